@@ -1,0 +1,182 @@
+"""The OpenAPI 3.1 document for /api/v1 — the written form of our promises to client apps.
+
+A test checks that every API route is described here and every path here exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.models import BodyRegion, Modality, Role, View
+
+Schema = dict[str, Any]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: dict[str, Schema], required: list[str] | None = None) -> Schema:
+    schema: Schema = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+DATE = {"type": "string", "format": "date"}
+DATETIME = {"type": "string", "format": "date-time"}
+ID = {"type": "integer", "minimum": 1}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _obj({"error": _obj({
+        "code": STR, "message": STR,
+        "fields": {"type": "object", "additionalProperties": STR},
+    }, ["code", "message"])}, ["error"]),
+    "TokenRequest": _obj({"email": STR, "password": STR}, ["email", "password"]),
+    "Token": _obj({"token": STR, "expires_at": DATETIME}, ["token", "expires_at"]),
+    "Me": _obj({"id": ID, "email": STR, "name": STR, "role": {"type": "string", "enum": [r.value for r in Role]},
+                "clinic_id": ID, "patient_id": nullable(ID)}, ["id", "email", "role", "clinic_id", "patient_id"]),
+    "Patient": _obj({
+        "id": ID, "clinic_id": ID, "full_name": STR, "email": nullable(STR), "date_of_birth": nullable(DATE),
+        "fitzpatrick": nullable({"type": "integer", "minimum": 1, "maximum": 6}), "external_ref": STR,
+        "created_at": DATETIME,
+    }, ["id", "clinic_id", "full_name"]),
+    "PatientCreate": _obj({
+        "full_name": {"type": "string", "maxLength": 200}, "email": {"type": "string", "format": "email"},
+        "date_of_birth": DATE, "fitzpatrick": {"type": "integer", "minimum": 1, "maximum": 6},
+        "external_ref": {"type": "string", "maxLength": 64},
+        "send_invitation": {"type": "boolean", "description": "Mail the patient a sign-in invitation now."},
+    }, ["full_name"]),
+    "Area": _obj({
+        "id": ID, "patient_id": ID, "name": STR, "body_region": {"type": "string", "enum": BodyRegion.codes()},
+        "views": {"type": "array", "items": {"type": "string", "enum": View.codes()}}, "created_at": DATETIME,
+    }, ["id", "patient_id", "name", "body_region", "views"]),
+    "AreaCreate": _obj({
+        "name": {"type": "string", "maxLength": 120}, "body_region": {"type": "string", "enum": BodyRegion.codes()},
+        "views": {"type": "array", "items": {"type": "string", "enum": View.codes()},
+                  "description": "Defaults to [\"front\"]."},
+    }, ["name", "body_region"]),
+    "Course": _obj({
+        "id": ID, "patient_id": ID, "indication": STR, "modality": {"type": "string", "enum": Modality.codes()},
+        "planned_sessions": INT, "interval_weeks": INT, "start_date": DATE,
+        "area_ids": {"type": "array", "items": ID}, "notes": STR, "created_at": DATETIME,
+    }, ["id", "patient_id", "indication", "modality", "planned_sessions", "interval_weeks", "start_date",
+        "area_ids"]),
+    "CourseCreate": _obj({
+        "indication": {"type": "string", "maxLength": 200},
+        "modality": {"type": "string", "enum": Modality.codes(),
+                     "description": "; ".join(f"{m.value} = {m.label}" for m in Modality)},
+        "planned_sessions": {"type": "integer", "minimum": 1, "maximum": 20},
+        "interval_weeks": {"type": "integer", "minimum": 1, "maximum": 104},
+        "start_date": DATE, "area_ids": {"type": "array", "items": ID, "minItems": 1},
+        "notes": {"type": "string", "maxLength": 5000},
+    }, ["indication", "modality", "planned_sessions", "interval_weeks", "start_date", "area_ids"]),
+}
+
+ERRORS = {
+    "400": "Malformed request", "401": "Missing, invalid, expired or revoked token",
+    "403": "Your role may not do this", "404": "Not found (or not yours: indistinguishable by design)",
+    "409": "Conflicts with an existing record", "413": "Payload too large", "415": "Unsupported media type",
+    "422": "Validation failed; error.fields names each bad field", "429": "Too many requests; see Retry-After",
+}
+
+
+def _json(schema: Schema) -> Schema:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: str) -> dict[str, Schema]:
+    return {c: {"description": ERRORS[c], **_json(ref("Error"))} for c in codes}
+
+
+def op(summary: str, ok: str, schema: Schema | None, *errors: str, body: str | None = None,
+       public: bool = False, params: list[Schema] | None = None, description: str = "") -> Schema:
+    responses: dict[str, Schema] = {ok: {"description": summary, **(_json(schema) if schema else {})}}
+    responses.update(_errors(*(errors + (() if public else ("401",)))))
+    operation: Schema = {"summary": summary, "responses": responses}
+    if description:
+        operation["description"] = description
+    if body:
+        operation["requestBody"] = {"required": True, **_json(ref(body))}
+    if public:
+        operation["security"] = []
+    if params:
+        operation["parameters"] = params
+    return operation
+
+
+def path_id(name: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": ID}
+
+
+def query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def array_of(name: str) -> Schema:
+    return {"type": "array", "items": ref(name)}
+
+
+PATHS: dict[str, Schema] = {
+    "/api/v1/openapi.json": {"get": op("This document", "200", {"type": "object"}, public=True)},
+    "/api/v1/tokens": {"post": op(
+        "Exchange e-mail and password for a bearer token", "201", ref("Token"), "400", "401", "415", "422", "429",
+        body="TokenRequest", public=True,
+        description="Rate-limited per address and per account. Failed sign-ins all answer 401 with the same "
+                    "message.")},
+    "/api/v1/tokens/current": {"delete": op("Revoke the token used for this request", "204", None)},
+    "/api/v1/me": {"get": op("Who the token belongs to", "200", ref("Me"))},
+    "/api/v1/patients": {
+        "get": op("Patients you may see (a patient sees only themselves)", "200", array_of("Patient"), "422",
+                  params=[query("q", STR, "Search name, e-mail or reference"),
+                          query("page", INT, "1-based page"), query("per_page", INT, "1–100"),
+                          query("sort", {"type": "string", "enum": ["name", "-name", "newest", "oldest"]},
+                                "Sort order")],
+                  description="The total count is in the X-Total-Count header."),
+        "post": op("Create a patient (staff)", "201", ref("Patient"), "403", "409", "415", "422",
+                   body="PatientCreate"),
+    },
+    "/api/v1/patients/{patient_id}": {"get": op("One patient", "200", ref("Patient"), "404",
+                                                params=[path_id("patient_id")])},
+    "/api/v1/patients/{patient_id}/areas": {
+        "get": op("The patient's treated areas", "200", array_of("Area"), "404", params=[path_id("patient_id")]),
+        "post": op("Add a treated area (staff)", "201", ref("Area"), "403", "404", "409", "415", "422",
+                   body="AreaCreate", params=[path_id("patient_id")]),
+    },
+    "/api/v1/areas/{area_id}": {"get": op("One treated area", "200", ref("Area"), "404",
+                                          params=[path_id("area_id")])},
+    "/api/v1/patients/{patient_id}/courses": {
+        "get": op("The patient's treatment courses", "200", array_of("Course"), "404",
+                  params=[path_id("patient_id")]),
+        "post": op("Add a treatment course (staff)", "201", ref("Course"), "403", "404", "415", "422",
+                   body="CourseCreate", params=[path_id("patient_id")]),
+    },
+    "/api/v1/courses/{course_id}": {"get": op("One treatment course", "200", ref("Course"), "404",
+                                              params=[path_id("course_id")])},
+}
+
+
+def build_spec() -> Schema:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Progress-photo and outcome tracker API", "version": "1.0.0",
+            "description": "JSON API for capture apps and integrations. Authenticate with "
+                           "`Authorization: Bearer <token>` from POST /api/v1/tokens. Errors are "
+                           "`{\"error\": {\"code\", \"message\", \"fields\"?}}`.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": PATHS,
+    }

@@ -1,0 +1,136 @@
+"""API endpoints. Each parses input, calls one service, and returns JSON; access comes from tracker.security."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, jsonify, request, url_for
+
+from tracker.api import bp
+from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
+from tracker.api.openapi import build_spec
+from tracker.api.schemas import area_json, course_json, iso, patient_json, user_json
+from tracker.auth import services as auth_services
+from tracker.errors import ValidationFailed
+from tracker.extensions import account_limit, limiter, login_limit, submitted_email
+from tracker.forms_common import form_from_json
+from tracker.models import Patient, TreatmentArea, TreatmentCourse
+from tracker.patients import services as patient_services
+from tracker.patients.forms import AreaForm, CourseForm, PatientForm
+from tracker.security import authorize, load
+from tracker.web import int_arg
+
+bp.before_request(authenticate_request)
+
+
+def created(body: dict[str, Any], location: str) -> Response:
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return response
+
+
+def listing(items: list[dict[str, Any]], *, total: int | None = None) -> Response:
+    response = jsonify(items)
+    response.headers["X-Total-Count"] = str(len(items) if total is None else total)
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(build_spec())
+
+
+@bp.post("/tokens")
+@limiter.limit(login_limit)
+@limiter.limit(account_limit, key_func=submitted_email)
+def create_token() -> Any:
+    payload = json_body()
+    if not isinstance(payload, dict) or not isinstance(payload.get("email"), str) \
+            or not isinstance(payload.get("password"), str):
+        raise ValidationFailed("Send {\"email\": ..., \"password\": ...}.",
+                               fields={"email": "Required.", "password": "Required."})
+    token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"])
+    return created({"token": token, "expires_at": iso(expires_at)}, url_for("api.me"))
+
+
+@bp.delete("/tokens/current")
+def revoke_token() -> Any:
+    auth_services.revoke_api_token(bearer_token() or "")
+    return "", 204
+
+
+@bp.get("/me")
+def me() -> Any:
+    return jsonify(user_json(api_user()))
+
+
+@bp.get("/patients")
+def list_patients() -> Any:
+    page = patient_services.search_patients(
+        api_user(), q=request.args.get("q", ""), page=int_arg("page", 1), sort=request.args.get("sort", "name"),
+        per_page=int_arg("per_page", current_app.config["TRACKER_PAGE_SIZE"], maximum=100))
+    return listing([patient_json(p) for p in page.items], total=page.total)
+
+
+@bp.post("/patients")
+def create_patient() -> Any:
+    authorize(api_user(), "patients.create")
+    form = form_from_json(PatientForm, json_body())
+    patient = patient_services.create_patient(
+        api_user(), full_name=form.full_name.data, email=form.email.data or None,
+        date_of_birth=form.date_of_birth.data, fitzpatrick=form.fitzpatrick_value,
+        external_ref=form.external_ref.data or "")
+    if form.send_invitation.data:
+        patient_services.invite_patient(api_user(), patient)
+    return created(patient_json(patient), url_for("api.get_patient", patient_id=patient.id))
+
+
+@bp.get("/patients/<int:patient_id>")
+def get_patient(patient_id: int) -> Any:
+    return jsonify(patient_json(load(Patient, patient_id, api_user())))
+
+
+@bp.get("/patients/<int:patient_id>/areas")
+def list_areas(patient_id: int) -> Any:
+    areas, _ = patient_services.load_chart(load(Patient, patient_id, api_user()))
+    return listing([area_json(a) for a in areas])
+
+
+@bp.post("/patients/<int:patient_id>/areas")
+def create_area(patient_id: int) -> Any:
+    patient = load(Patient, patient_id, api_user())
+    authorize(api_user(), "areas.create")
+    form = form_from_json(AreaForm, json_body())
+    area = patient_services.create_area(api_user(), patient, name=form.name.data, body_region=form.body_region.data,
+                                        views=form.views.data or [])
+    return created(area_json(area), url_for("api.get_area", area_id=area.id))
+
+
+@bp.get("/areas/<int:area_id>")
+def get_area(area_id: int) -> Any:
+    return jsonify(area_json(load(TreatmentArea, area_id, api_user())))
+
+
+@bp.get("/patients/<int:patient_id>/courses")
+def list_courses(patient_id: int) -> Any:
+    _, courses = patient_services.load_chart(load(Patient, patient_id, api_user()))
+    return listing([course_json(c) for c in courses])
+
+
+@bp.post("/patients/<int:patient_id>/courses")
+def create_course(patient_id: int) -> Any:
+    patient = load(Patient, patient_id, api_user())
+    authorize(api_user(), "courses.create")
+    areas, _ = patient_services.load_chart(patient)
+    form = form_from_json(CourseForm, json_body(), areas=[(a.id, a.name) for a in areas])
+    course = patient_services.create_course(
+        api_user(), patient, indication=form.indication.data, modality=form.modality.data,
+        planned_sessions=form.planned_sessions.data, interval_weeks=form.interval_weeks.data,
+        start_date=form.start_date.data, area_ids=form.area_ids.data, notes=form.notes.data or "")
+    return created(course_json(course), url_for("api.get_course", course_id=course.id))
+
+
+@bp.get("/courses/<int:course_id>")
+def get_course(course_id: int) -> Any:
+    return jsonify(course_json(load(TreatmentCourse, course_id, api_user())))

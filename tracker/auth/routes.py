@@ -1,0 +1,128 @@
+"""Sign-in, sign-out, password change and reset, accepting an invitation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from tracker.auth import bp, services
+from tracker.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, NewPasswordForm, ResetRequestForm
+from tracker.auth.sessions import safe_next
+from tracker.errors import DomainError
+from tracker.extensions import account_limit, limiter, login_limit, submitted_email
+from tracker.web import client_ip, form_errors
+
+
+def _sign_in(user: Any, remember: bool) -> None:
+    session.clear()  # no pre-login state (or fixation) survives into the signed-in session
+    user.login_token = services.start_session(user, ip=client_ip(), user_agent=request.user_agent.string)
+    login_user(user, remember=remember and not user.is_staff)
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(account_limit, methods=["POST"], key_func=submitted_email)
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data or "", form.password.data or "")
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return render_template("auth/login.html", form=form), 401
+        _sign_in(user, bool(form.remember.data))
+        return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+    return render_template("auth/login.html", form=form), (400 if form.errors else 200)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    if current_user.is_authenticated:
+        services.end_session(current_user.login_token)
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data or "", form.password.data or "",
+                                     keep_session=current_user.login_token)
+        except DomainError as exc:
+            form_errors(form, exc)
+        else:
+            flash("Your password is changed. Other devices have been signed out.", "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/change_password.html", form=form), (400 if form.errors else 200)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(account_limit, methods=["POST"], key_func=submitted_email)
+def request_reset() -> Any:
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data or "")
+        flash("If an account exists for that address, we have sent it a link to choose a new password.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/request_reset.html", form=form), (400 if form.errors else 200)
+
+
+def _stash_token(kind: str, token: str, endpoint: str) -> Any:
+    """Move a link's secret out of the URL (history, logs, Referer) into the signed session."""
+    session[kind] = token
+    return redirect(url_for(endpoint))
+
+
+@bp.get("/reset/<token>")
+def reset_password(token: str) -> Any:
+    return _stash_token("reset_token", token, "auth.choose_password")
+
+
+@bp.route("/reset/new", methods=["GET", "POST"])
+def choose_password() -> Any:
+    token = session.get("reset_token", "")
+    services.check_reset_token(token)  # NotFound -> "This link is invalid or has expired."
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data or "")
+        except DomainError as exc:
+            form_errors(form, exc)
+        else:
+            session.clear()
+            flash("Your password is changed. Please sign in.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/choose_password.html", form=form), (400 if form.errors else 200)
+
+
+@bp.get("/invite/<token>")
+def accept_invitation(token: str) -> Any:
+    return _stash_token("invite_token", token, "auth.join")
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join() -> Any:
+    token = session.get("invite_token", "")
+    invitation = services.invitation_for_token(token)
+    form = AcceptInvitationForm(name=invitation.name)
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(token, name=form.name.data or "", password=form.password.data or "")
+        except DomainError as exc:
+            form_errors(form, exc)
+        else:
+            _sign_in(user, False)
+            flash(f"Welcome, {user.name}. Your account is ready.", "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/join.html", form=form, invitation=invitation), (400 if form.errors else 200)

@@ -1,0 +1,99 @@
+"""The demo clinics ``make run`` loads into an empty database (never in production).
+
+Two clinics so isolation can be seen: the ``demo`` clinic (admin, practitioner, three patients) and a second
+clinic whose practitioner and patient must never see the first clinic's records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from tracker.auth.passwords import hash_password
+from tracker.extensions import db
+from tracker.models import (
+    BodyRegion, Clinic, CourseArea, Modality, Patient, Role, TreatmentArea, TreatmentCourse, User,
+)
+
+
+class DemoRefused(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    name: str
+    email: str
+    password: str
+    birth: date
+    fitzpatrick: int
+    areas: tuple[tuple[str, BodyRegion, tuple[str, ...]], ...]
+    weeks_ago: int
+
+
+DEMO_PATIENTS = (
+    DemoPatient("Alex Morgan", "patient@example.com", "demo-patient-pass", date(1991, 4, 12), 3,
+                (("Abdomen – lower left", BodyRegion.ABDOMEN, ("front", "left_oblique", "close_up")),
+                 ("Abdomen – lower right", BodyRegion.ABDOMEN, ("front", "right_oblique"))), 30),
+    DemoPatient("Sam Rivera", "patient2@example.com", "demo-patient-pass", date(1988, 9, 3), 4,
+                (("Thighs – outer", BodyRegion.THIGHS, ("front", "close_up")),), 16),
+    DemoPatient("Jordan Lee", "patient3@example.com", "demo-patient-pass", date(1996, 1, 27), 2,
+                (("Breasts – lateral", BodyRegion.BREASTS, ("front",)),
+                 ("Hips", BodyRegion.HIPS, ("left_oblique", "right_oblique"))), 6),
+)
+OTHER_PATIENT = DemoPatient("Robin Clarke", "patient@other.example.com", "demo-patient-pass", date(1985, 6, 30), 5,
+                            (("Flanks", BodyRegion.FLANKS, ("front",)),), 10)
+
+
+def _user(clinic: Clinic, email: str, name: str, role: Role, password: str,
+          patient: Patient | None = None) -> User:
+    user = User(clinic_id=clinic.id, email=email, name=name, role=role, password_hash=hash_password(password),
+                patient_id=patient.id if patient else None)
+    db.session.add(user)
+    return user
+
+
+def _patient(clinic: Clinic, spec: DemoPatient, practitioner: User) -> Patient:
+    patient = Patient(clinic_id=clinic.id, full_name=spec.name, email=spec.email, date_of_birth=spec.birth,
+                      fitzpatrick=spec.fitzpatrick, created_by_id=practitioner.id)
+    db.session.add(patient)
+    db.session.flush()
+    areas = [TreatmentArea(patient_id=patient.id, name=name, body_region=region, views=list(views))
+             for name, region, views in spec.areas]
+    db.session.add_all(areas)
+    db.session.flush()
+    db.session.add(TreatmentCourse(
+        patient_id=patient.id, indication="Striae distensae", modality=Modality.STEM_CELL_INJECTION,
+        planned_sessions=3, interval_weeks=6, start_date=date.today() - timedelta(weeks=spec.weeks_ago),
+        created_by_id=practitioner.id,
+        area_links=[CourseArea(area_id=a.id, patient_id=patient.id) for a in areas],
+    ))
+    _user(clinic, spec.email, spec.name, Role.PATIENT, spec.password, patient)
+    return patient
+
+
+def load_demo_data(*, only_if_empty: bool) -> bool:
+    """Create the demo clinics. Returns False when skipped because the database already holds data."""
+    if not current_app.config["TRACKER_DEMO_ALLOWED"]:
+        raise DemoRefused("Demo accounts are never created by the production configuration.")
+    if only_if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)):
+        return False
+    demo = Clinic(name="Demo Skin Clinic", slug="demo",
+                  description="Regenerative treatments for stretch marks and scars.")
+    other = Clinic(name="Other Street Clinic", slug="other", description="A second clinic, to show isolation.")
+    db.session.add_all([demo, other])
+    db.session.flush()
+    _user(demo, "admin@example.com", "Dana Admin", Role.CLINIC_ADMIN, "demo-admin-pass")
+    practitioner = _user(demo, "practitioner@example.com", "Dr. Kim Practitioner", Role.PRACTITIONER,
+                         "demo-practitioner-pass")
+    other_practitioner = _user(other, "practitioner@other.example.com", "Dr. Lou Other", Role.PRACTITIONER,
+                               "demo-practitioner-pass")
+    db.session.flush()
+    for spec in DEMO_PATIENTS:
+        _patient(demo, spec, practitioner)
+    _patient(other, OTHER_PATIENT, other_practitioner)
+    db.session.commit()
+    return True

@@ -1,0 +1,36 @@
+"""Flask extensions, created unbound; ``create_app`` binds them to an app."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from tracker.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
+
+
+def submitted_email() -> str:
+    """Rate-limit key for one account: the e-mail address a sign-in or reset form names."""
+    payload = request.get_json(silent=True) if request.is_json else None
+    raw = (payload or {}).get("email") if isinstance(payload, dict) else request.form.get("email")
+    return "account:" + str(raw or "").strip().lower()[:254]
+
+
+def login_limit() -> str:
+    """Sign-in attempts per client address (configurable: TRACKER_LOGIN_LIMIT)."""
+    return str(current_app.config["TRACKER_LOGIN_LIMIT"])
+
+
+def account_limit() -> str:
+    """Sign-in attempts per account, whatever the address (TRACKER_ACCOUNT_LIMIT): a soft lockout."""
+    return str(current_app.config["TRACKER_ACCOUNT_LIMIT"])

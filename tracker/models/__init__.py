@@ -1,0 +1,12 @@
+"""Typed SQLAlchemy 2.0 models, one module per aggregate; importing this package registers them all."""
+
+from tracker.models.base import Base, utcnow
+from tracker.models.clinic import Clinic
+from tracker.models.patient import CourseArea, Patient, TreatmentArea, TreatmentCourse
+from tracker.models.user import ApiToken, Invitation, LoginSession, PasswordReset, Role, User
+from tracker.models.vocab import BodyRegion, Modality, View
+
+__all__ = [
+    "ApiToken", "Base", "BodyRegion", "Clinic", "CourseArea", "Invitation", "LoginSession", "Modality",
+    "PasswordReset", "Patient", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
+]

@@ -1,0 +1,112 @@
+"""The one place that decides who may see and do what.
+
+Two questions, always in this order:
+
+1. *Visibility* — which rows exist for this user at all. ``scoped(Model, user)`` builds the query: a patient
+   sees their own rows; staff see their own clinic's. Anything else is simply not found (404), so an id from
+   another patient or clinic is indistinguishable from an id that never existed.
+2. *Capability* — may this role perform this function (``authorize(user, "patients.create")``)? A role that
+   lacks it gets 403.
+
+Views and the API never filter by clinic or patient themselves: they call ``load``/``scoped``/``authorize``.
+Models declare ``__owner__`` ("patient" or "clinic") so new object kinds join the same scheme.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
+
+from tracker.errors import Forbidden, NotFound
+from tracker.extensions import db
+from tracker.models import Patient, Role, User
+
+M = TypeVar("M")
+F = TypeVar("F", bound=Callable[..., Any])
+
+STAFF = frozenset({Role.PRACTITIONER, Role.CLINIC_ADMIN})
+EVERYONE = frozenset(Role)
+
+# Function-level permissions. Object-level visibility is handled by ``scoped``.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "patients.list": EVERYONE,           # a patient's list holds only themselves
+    "patients.create": STAFF,
+    "patients.invite": STAFF,
+    "areas.create": STAFF,
+    "courses.create": STAFF,
+    "staff.manage": frozenset({Role.CLINIC_ADMIN}),
+    "invitations.view": STAFF,
+}
+
+
+def can(user: User, permission: str) -> bool:
+    return user.role in PERMISSIONS[permission]
+
+
+def authorize(user: User, permission: str) -> None:
+    if not can(user, permission):
+        raise Forbidden()
+
+
+def require(permission: str) -> Callable[[F], F]:
+    """View decorator: a signed-in user whose role lacks ``permission`` gets 403."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                abort(401)
+            authorize(current_user, permission)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def scoped(model: type[M], user: User) -> sa.Select[tuple[M]]:
+    """A SELECT of ``model`` limited to the rows ``user`` may see."""
+    owner = getattr(model, "__owner__", None)
+    stmt = sa.select(model)
+    if owner == "patient":
+        patient_id = Patient.id if model is Patient else model.patient_id  # type: ignore[attr-defined]
+        if model is not Patient:
+            stmt = stmt.join(Patient, Patient.id == patient_id)
+        if user.role is Role.PATIENT:
+            return stmt.where(patient_id == user.patient_id)
+        return stmt.where(Patient.clinic_id == user.clinic_id)
+    if owner == "clinic":
+        if not user.is_staff:
+            return stmt.where(sa.false())
+        return stmt.where(model.clinic_id == user.clinic_id)  # type: ignore[attr-defined]
+    raise TypeError(f"{model.__name__} declares no __owner__; access to it cannot be decided")
+
+
+def load(model: type[M], object_id: Any, user: User, *, for_update: bool = False) -> M:
+    """Fetch one row the user may see, or raise NotFound (never Forbidden: no existence oracle)."""
+    try:
+        key = int(object_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    stmt = scoped(model, user).where(model.id == key)  # type: ignore[attr-defined]
+    if for_update:
+        stmt = stmt.with_for_update()
+    obj = db.session.scalars(stmt).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def load_child(model: type[M], object_id: Any, user: User, *, patient_id: int) -> M:
+    """Load an object addressed under a patient in the URL, and insist it belongs to that patient.
+
+    ``/patients/<mine>/courses/<yours>`` is a 404 even when both ids are visible to staff separately.
+    """
+    obj = load(model, object_id, user)
+    if getattr(obj, "patient_id", None) != patient_id:
+        raise NotFound()
+    return obj

@@ -1,0 +1,34 @@
+"""Small helpers shared by HTML views (thin views call a service and map its errors here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, request
+from flask_wtf import FlaskForm
+
+from tracker.errors import DomainError
+
+
+def form_errors(form: FlaskForm, exc: DomainError) -> None:
+    """Show a service's error next to the field it concerns, or at the top of the form."""
+    placed = False
+    for name, message in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+            placed = True
+    if not placed:
+        flash(exc.message, "error")
+
+
+def client_ip() -> str:
+    return (request.remote_addr or "")[:64]
+
+
+def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int = 10_000) -> int:
+    raw: Any = request.args.get(name, default)
+    try:
+        return min(max(int(raw), minimum), maximum)
+    except (TypeError, ValueError):
+        return default
