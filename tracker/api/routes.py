@@ -99,8 +99,8 @@ def list_areas(patient_id: int) -> Any:
 
 @bp.post("/patients/<int:patient_id>/areas")
 def create_area(patient_id: int) -> Any:
-    patient = load(Patient, patient_id, api_user())
     authorize(api_user(), "areas.create")
+    patient = load(Patient, patient_id, api_user())
     form = form_from_json(AreaForm, json_body())
     area = patient_services.create_area(api_user(), patient, name=form.name.data, body_region=form.body_region.data,
                                         views=form.views.data or [])
@@ -120,8 +120,8 @@ def list_courses(patient_id: int) -> Any:
 
 @bp.post("/patients/<int:patient_id>/courses")
 def create_course(patient_id: int) -> Any:
-    patient = load(Patient, patient_id, api_user())
     authorize(api_user(), "courses.create")
+    patient = load(Patient, patient_id, api_user())
     areas, _ = patient_services.load_chart(patient)
     form = form_from_json(CourseForm, json_body(), areas=[(a.id, a.name) for a in areas])
     course = patient_services.create_course(

@@ -1,0 +1,86 @@
+"""Real-browser fixtures: a live server on a free port and Debian's chromium driven by Playwright.
+
+Playwright never downloads a browser here: it is pointed at the system chromium (`make browser` installs it).
+Screenshots of a failing test land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import make_app
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Any:
+    # Always SQLite in a file: the live server runs in another thread and the test reads the same database.
+    return make_app(tmp_path, False, WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+
+
+@pytest.fixture
+def live_server(live_app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: run `make browser` (make test does it for you).")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash.setdefault(_FAILED, report.failed)
+        if report.failed:
+            item.stash[_FAILED] = True
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+def _open_page(browser: Any, request: Any, **context_options: Any) -> Iterator[Any]:
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    if request.node.stash.get(_FAILED, False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: Any) -> Iterator[Any]:
+    yield from _open_page(browser, request, viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone(browser: Any, request: Any) -> Iterator[Any]:
+    yield from _open_page(browser, request, viewport={"width": 375, "height": 740}, is_mobile=True,
+                          has_touch=True, device_scale_factor=2)

@@ -1,0 +1,94 @@
+"""CLI commands (create-clinic, load-demo) and the demo clinics they create."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import login
+from tracker.extensions import db
+from tracker.models import Clinic, Patient, Role, User
+
+
+def test_create_clinic_bootstraps_an_admin(app, client):
+    result = app.test_cli_runner().invoke(args=[
+        "tracker", "create-clinic", "--name", "Skin & Co", "--slug", "skin-co", "--admin-email", "Boss@Skin.example.com",
+        "--admin-name", "Boss", "--admin-password", "boss passphrase"])
+    assert result.exit_code == 0, result.output
+    assert "/c/skin-co" in result.output
+    with app.app_context():
+        admin = db.session.scalars(sa.select(User)).one()
+        assert admin.role is Role.CLINIC_ADMIN and admin.email == "boss@skin.example.com"
+        assert admin.password_hash.startswith("$argon2id$")
+    assert login(client, "boss@skin.example.com", "boss passphrase").status_code == 302
+    assert client.get("/admin/staff").status_code == 200
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--slug", "Bad Slug!"], "lowercase letters"),
+    (["--admin-password", "short"], "at least 8"),
+    (["--admin-password", "password1"], "most common"),
+])
+def test_create_clinic_refuses_bad_input_and_stores_nothing(app, args, message):
+    base = {"--name": "C", "--slug": "c", "--admin-email": "a@c.example.com", "--admin-name": "A",
+            "--admin-password": "good passphrase"}
+    base.update(dict(zip(args[::2], args[1::2])))
+    argv = ["tracker", "create-clinic"] + [x for kv in base.items() for x in kv]
+    result = app.test_cli_runner().invoke(args=argv)
+    assert result.exit_code != 0 and message in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)) == 0
+
+
+def test_create_clinic_duplicate_slug(app):
+    runner = app.test_cli_runner()
+    argv = ["tracker", "create-clinic", "--name", "C", "--slug", "c", "--admin-email", "a@c.example.com",
+            "--admin-name", "A", "--admin-password", "good passphrase"]
+    assert runner.invoke(args=argv).exit_code == 0
+    argv[7] = "b@c.example.com"
+    result = runner.invoke(args=argv)
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_demo_loads_once_into_an_empty_database(app):
+    runner = app.test_cli_runner()
+    assert "Demo clinics loaded." in runner.invoke(args=["tracker", "load-demo", "--if-empty"]).output
+    assert "not loaded" in runner.invoke(args=["tracker", "load-demo", "--if-empty"]).output
+    with app.app_context():
+        assert db.session.scalars(sa.select(Clinic.slug).order_by(Clinic.slug)).all() == ["demo", "other"]
+        demo_patients = db.session.scalar(sa.select(sa.func.count()).select_from(Patient).join(Clinic)
+                                          .where(Clinic.slug == "demo"))
+        assert demo_patients >= 3
+
+
+def test_demo_is_refused_in_production(app_factory, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    app = app_factory(TRACKER_ENV="production")
+    result = app.test_cli_runner().invoke(args=["tracker", "load-demo", "--if-empty"])
+    assert result.exit_code != 0 and "never created by the production configuration" in result.output
+
+
+DEMO_LOGINS = [
+    ("admin@example.com", "demo-admin-pass", "/admin/staff", 200),
+    ("practitioner@example.com", "demo-practitioner-pass", "/patients/", 200),
+    ("patient@example.com", "demo-patient-pass", "/", 200),
+    ("practitioner@other.example.com", "demo-practitioner-pass", "/patients/", 200),
+    ("patient@other.example.com", "demo-patient-pass", "/", 200),
+]
+
+
+@pytest.mark.parametrize(("email", "password", "url", "status"), DEMO_LOGINS)
+def test_demo_accounts_sign_in(app, client, email, password, url, status):
+    app.test_cli_runner().invoke(args=["tracker", "load-demo"])
+    assert login(client, email, password).status_code == 302
+    assert client.get(url).status_code == status
+
+
+def test_demo_shows_isolation(app, client):
+    app.test_cli_runner().invoke(args=["tracker", "load-demo"])
+    login(client, "practitioner@other.example.com", "demo-practitioner-pass")
+    page = client.get("/patients/").get_data(as_text=True)
+    assert "Robin Clarke" in page and "Alex Morgan" not in page
+    with app.app_context():
+        alex = db.session.scalars(sa.select(Patient).where(Patient.full_name == "Alex Morgan")).one()
+    assert client.get(f"/patients/{alex.id}").status_code == 404

@@ -1,0 +1,53 @@
+"""Migrations: an empty database upgrades to head, the result matches the models (no drift), and downgrades."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from tests.conftest import PG_URL
+from tracker.config import normalize_database_url
+
+
+@pytest.fixture
+def empty_db_url(tmp_path):
+    """A brand-new empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    schema = f"mig_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(normalize_database_url(PG_URL))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{normalize_database_url(PG_URL)}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def _drift(db) -> list:
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def test_upgrade_from_empty_to_head_has_no_drift(tmp_path, empty_db_url):
+    from tests.conftest import make_app
+    from tracker.extensions import db
+
+    app = make_app(tmp_path, pg=True, SQLALCHEMY_DATABASE_URI=empty_db_url)
+    with app.app_context():
+        upgrade()
+        assert _drift(db) == []
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"clinics", "users", "patients", "treatment_areas", "treatment_courses"} <= tables
+        downgrade(revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert _drift(db) == []
+        db.engine.dispose()

@@ -1,0 +1,209 @@
+"""The authorization matrix: every role × object kind × relation (own / other patient / other clinic),
+for pages and API, with the expected status asserted for each cell.
+
+Relations are seen from the actor: for staff of clinic X, "own" means a patient of clinic X (patient A),
+"other_patient" another patient of clinic X (B — still theirs to see), "other_clinic" patient C of clinic Y.
+A role that lacks a function gets 403 before any object is looked up (so it reveals nothing about which ids
+exist); otherwise an object outside the actor's scope is 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.factories import World, api_token, login
+
+ROLES = ("patient", "practitioner", "clinic_admin")
+ACTOR = {"patient": "a", "practitioner": "prac_x", "clinic_admin": "admin_x"}
+RELATIONS = {"own": "a", "other_patient": "b", "other_clinic": "c"}
+
+
+def visible(role: str, relation: str) -> bool:
+    if role == "patient":
+        return relation == "own"
+    return relation != "other_clinic"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    url: Callable[[World, str], str]          # (world, owner key) -> url
+    staff_only: bool                            # function needs a staff role
+    ok: int
+    body: Callable[[World, str], dict[str, Any]] | None = None
+
+
+def _p(w: World, k: str) -> int:
+    return w[k].patient_id  # type: ignore[return-value]
+
+
+PAGE_CASES = [
+    Case("chart", "GET", lambda w, k: f"/patients/{_p(w, k)}", False, 200),
+    Case("area page", "GET", lambda w, k: f"/patients/{_p(w, k)}/areas/{w[k].area_id}", False, 200),
+    Case("new area form", "GET", lambda w, k: f"/patients/{_p(w, k)}/areas/new", True, 200),
+    Case("create area", "POST", lambda w, k: f"/patients/{_p(w, k)}/areas/new", True, 302,
+         lambda w, k: {"name": "New area", "body_region": "thighs", "views": ["front"]}),
+    Case("new course form", "GET", lambda w, k: f"/patients/{_p(w, k)}/courses/new", True, 200),
+    Case("create course", "POST", lambda w, k: f"/patients/{_p(w, k)}/courses/new", True, 302,
+         lambda w, k: {"indication": "Striae", "modality": "microneedling", "planned_sessions": "3",
+                       "interval_weeks": "4", "start_date": "2026-02-01", "area_ids": [str(w[k].area_id)]}),
+    Case("invite patient", "POST", lambda w, k: f"/patients/{_p(w, k)}/invite", True, 302),
+]
+
+API_CASES = [
+    Case("api patient", "GET", lambda w, k: f"/api/v1/patients/{_p(w, k)}", False, 200),
+    Case("api areas", "GET", lambda w, k: f"/api/v1/patients/{_p(w, k)}/areas", False, 200),
+    Case("api area", "GET", lambda w, k: f"/api/v1/areas/{w[k].area_id}", False, 200),
+    Case("api courses", "GET", lambda w, k: f"/api/v1/patients/{_p(w, k)}/courses", False, 200),
+    Case("api course", "GET", lambda w, k: f"/api/v1/courses/{w[k].course_id}", False, 200),
+    Case("api create area", "POST", lambda w, k: f"/api/v1/patients/{_p(w, k)}/areas", True, 201,
+         lambda w, k: {"name": "API area", "body_region": "back", "views": ["front", "close_up"]}),
+    Case("api create course", "POST", lambda w, k: f"/api/v1/patients/{_p(w, k)}/courses", True, 201,
+         lambda w, k: {"indication": "Striae", "modality": "topical", "planned_sessions": 2, "interval_weeks": 4,
+                       "start_date": "2026-03-01", "area_ids": [w[k].area_id]}),
+]
+
+
+def expected(case: Case, role: str, relation: str) -> int:
+    if case.staff_only and role == "patient":
+        return 403
+    if not visible(role, relation):
+        return 404
+    return case.ok
+
+
+def _cells(cases: list[Case]) -> list[Any]:
+    return [pytest.param(case, role, rel, id=f"{case.name}-{role}-{rel}")
+            for case in cases for role in ROLES for rel in RELATIONS]
+
+
+@pytest.mark.parametrize(("case", "role", "relation"), _cells(PAGE_CASES))
+def test_page_matrix(client, world, case, role, relation):
+    login(client, world[ACTOR[role]].email)
+    owner = RELATIONS[relation]
+    body = case.body(world, owner) if case.body else {}
+    response = client.open(case.url(world, owner), method=case.method, data=body)
+    assert response.status_code == expected(case, role, relation), response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize(("case", "role", "relation"), _cells(API_CASES))
+def test_api_matrix(client, world, case, role, relation):
+    headers = api_token(client, world[ACTOR[role]].email)
+    owner = RELATIONS[relation]
+    kwargs: dict[str, Any] = {"headers": headers}
+    if case.body:
+        kwargs["json"] = case.body(world, owner)
+    response = client.open(case.url(world, owner), method=case.method, **kwargs)
+    assert response.status_code == expected(case, role, relation), response.get_json()
+    if response.status_code >= 400:
+        assert set(response.get_json()["error"]) >= {"code", "message"}
+
+
+FUNCTION_PAGES = [
+    ("GET", "/patients/", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
+    ("GET", "/patients/new", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
+    ("GET", "/admin/staff", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),
+    ("POST", "/admin/invitations", {"patient": 403, "practitioner": 403, "clinic_admin": 400}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "by_role"), FUNCTION_PAGES)
+@pytest.mark.parametrize("role", ROLES)
+def test_function_level_pages(client, world, method, url, by_role, role):
+    login(client, world[ACTOR[role]].email)
+    assert client.open(url, method=method).status_code == by_role[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_create_patient_by_role(client, world, role):
+    headers = api_token(client, world[ACTOR[role]].email)
+    response = client.post("/api/v1/patients", json={"full_name": "Via API"}, headers=headers)
+    assert response.status_code == (403 if role == "patient" else 201)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_patient_list_is_scoped(client, world, role):
+    headers = api_token(client, world[ACTOR[role]].email)
+    response = client.get("/api/v1/patients", headers=headers)
+    ids = {p["id"] for p in response.get_json()}
+    if role == "patient":
+        assert ids == {world["a"].patient_id}
+    else:
+        assert ids == {world["a"].patient_id, world["b"].patient_id}
+    assert response.headers["X-Total-Count"] == str(len(ids))
+
+
+def test_staff_list_never_shows_other_clinic(client, world):
+    login(client, world["prac_x"].email)
+    page = client.get("/patients/?q=Patient").get_data(as_text=True)
+    assert "Patient A" in page and "Patient B" in page and "Patient C" not in page
+
+
+@pytest.mark.parametrize("target", ["user", "invitation"])
+def test_admin_cannot_touch_another_clinics_staff(app, client, world, outbox, target):
+    other = app.test_client()
+    login(other, world["admin_y"].email)
+    other.post("/admin/invitations", data={"name": "Y Person", "email": "yp@example.com", "role": "practitioner"})
+    login(client, world["admin_x"].email)
+    if target == "user":
+        url = f"/admin/users/{world['prac_y'].user_id}/active"
+        response = client.post(url, data={"active": "0"})
+        assert response.status_code == 404
+        assert client.post(f"/admin/users/{world['prac_y'].user_id}/role", data={"role": "clinic_admin"}
+                           ).status_code == 404
+        assert client.post(f"/admin/users/{world['a'].user_id}/role", data={"role": "clinic_admin"}
+                           ).status_code == 302  # own clinic's patient: found, but refused in words
+    else:
+        assert client.post("/admin/invitations/1/revoke").status_code == 404
+    login(other, world["prac_y"].email)
+    assert other.get("/patients/").status_code == 200, "clinic Y's practitioner still active"
+
+
+def test_admin_cannot_make_a_patient_staff(app, client, world):
+    login(client, world["admin_x"].email)
+    client.post(f"/admin/users/{world['a'].user_id}/role", data={"role": "clinic_admin"})
+    patient = app.test_client()
+    login(patient, world["a"].email)
+    assert patient.get("/admin/staff").status_code == 403
+
+
+def test_nested_ids_must_belong_together(client, world):
+    login(client, world["prac_x"].email)
+    mine, other = world["a"], world["b"]
+    assert client.get(f"/patients/{mine.patient_id}/areas/{other.area_id}").status_code == 404
+    assert client.get(f"/patients/{mine.patient_id}/areas/{mine.area_id}").status_code == 200
+
+
+def test_course_cannot_link_another_patients_area(client, world):
+    headers = api_token(client, world["prac_x"].email)
+    response = client.post(f"/api/v1/patients/{world['a'].patient_id}/courses", headers=headers, json={
+        "indication": "Striae", "modality": "topical", "planned_sessions": 2, "interval_weeks": 4,
+        "start_date": "2026-03-01", "area_ids": [world["b"].area_id]})
+    assert response.status_code == 422
+    assert "area_ids" in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("url", ["/patients/", "/patients/1", "/patients/1/areas/1", "/admin/staff", "/"])
+def test_anonymous_pages_go_to_sign_in(client, world, url):
+    response = client.get(url)
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/me", "/api/v1/patients", "/api/v1/patients/1", "/api/v1/areas/1",
+                                 "/api/v1/courses/1", "/api/v1/patients/1/areas"])
+@pytest.mark.parametrize("auth", [None, "Bearer nonsense", "Basic abc", "Bearer "])
+def test_api_without_valid_token_is_401_json(client, world, url, auth):
+    headers = {"Authorization": auth} if auth else {}
+    response = client.get(url, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_api_ignores_the_browser_session(client, world):
+    login(client, world["prac_x"].email)
+    assert client.get("/api/v1/me").status_code == 401
