@@ -8,16 +8,16 @@ from datetime import date
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from tracker.auth.services import SentInvitation, create_invitation, normalize_email
-from tracker.errors import Conflict, ValidationFailed
+from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
     BodyRegion, CourseArea, Modality, Patient, Role, TreatmentArea, TreatmentCourse, User, View,
 )
 from tracker.security import authorize, scoped
+from tracker.transactions import commit_or_conflict
 
 T = TypeVar("T")
 
@@ -97,12 +97,7 @@ def create_patient(actor: User, *, full_name: str, email: str | None = None, dat
     patient = Patient(clinic_id=actor.clinic_id, full_name=full_name, email=email, date_of_birth=date_of_birth,
                       fitzpatrick=fitzpatrick, external_ref=(external_ref or "").strip(), created_by_id=actor.id)
     db.session.add(patient)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        msg = "Another patient of this clinic has this e-mail address."
-        raise Conflict(msg, fields={"email": msg}) from None
+    commit_or_conflict("Another patient of this clinic has this e-mail address.", "email")
     return patient
 
 
@@ -149,12 +144,7 @@ def create_area(actor: User, patient: Patient, *, name: str, body_region: str,
     area = TreatmentArea(patient_id=patient.id, name=name, body_region=BodyRegion(body_region),
                          views=_validate_views(views))
     db.session.add(area)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        msg = "This patient already has an area with this name."
-        raise Conflict(msg, fields={"name": msg}) from None
+    commit_or_conflict("This patient already has an area with this name.", "name")
     return area
 
 
