@@ -24,6 +24,7 @@ class Person:
     patient_id: int | None = None
     area_id: int | None = None
     course_id: int | None = None
+    photo_id: int | None = None
 
 
 @dataclass
@@ -111,3 +112,53 @@ def api_token(client: FlaskClient, email: str, password: str = PASSWORD) -> dict
     response = client.post("/api/v1/tokens", json={"email": email, "password": password})
     assert response.status_code == 201, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture_bytes(relative: str) -> bytes:
+    return (FIXTURES / relative).read_bytes()
+
+
+def upload(client: FlaskClient, area_id: int, data: bytes, *, headers: dict[str, str] | None = None,
+           filename: str = "photo.jpg", content_type: str = "image/jpeg", **fields: Any) -> Any:
+    """POST a photo to the API (with bearer headers) or, without headers, to the page route as upload.js does."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    # Encoded in memory: the test client's own encoder spills big bodies to a temp file it never closes.
+    boundary, body = encode_multipart(
+        {"file": FileStorage(io.BytesIO(data), filename=filename, content_type=content_type), **fields})
+    content = f"multipart/form-data; boundary={boundary}"
+    if headers is not None:
+        return client.post(f"/api/v1/areas/{area_id}/photos", data=body, headers=headers, content_type=content)
+    return client.post(f"/photos/area/{area_id}", data=body, headers={"Accept": "application/json"},
+                       content_type=content)
+
+
+def small_jpeg(seed: int = 0, size: tuple[int, int] = (64, 48)) -> bytes:
+    """A tiny, unique JPEG (no EXIF date: pass taken_on)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, 120)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def add_photos(world: World) -> None:
+    """One ready photo in each patient's area, uploaded the way the app does it (stored and processed)."""
+    from datetime import date
+
+    from tracker.photos.services import upload_photo
+
+    for index, key in enumerate(("a", "b", "c")):
+        person = world[key]
+        area = db.session.get(TreatmentArea, person.area_id)
+        uploader = db.session.get(User, person.user_id)
+        result = upload_photo(uploader, area, small_jpeg(index), taken_on=date(2026, 1, 10 + index))
+        person.photo_id = result.photo.id

@@ -57,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     from tracker.errors import register_error_handlers
     from tracker.extensions import csrf, db, limiter, login_manager, migrate
     from tracker.mail import init_mailer
+    from tracker.storage.factory import init_storage
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "tracker" / "migrations"), render_as_batch=True)
@@ -64,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     sessions.init_login(app, login_manager)
     init_mailer(app)
+    init_storage(app)
     register_error_handlers(app)
     with app.app_context():
         _configure_engine(db.engine)
@@ -91,8 +93,9 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.cli import register_cli
     from tracker.main import bp as main_bp
     from tracker.patients import bp as patients_bp
+    from tracker.photos import bp as photos_bp
 
-    for bp in (main_bp, auth_bp, patients_bp, admin_bp, api_bp):
+    for bp in (main_bp, auth_bp, patients_bp, photos_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     register_cli(app)
 

@@ -44,3 +44,37 @@ def load_demo(if_empty: bool) -> None:
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(tracker_cli)
+
+
+@tracker_cli.command("purge-orphans")
+@click.option("--dry-run", is_flag=True, help="Only report.")
+@click.option("--grace-minutes", default=60, show_default=True,
+              help="Leave objects younger than this alone (uploads still in flight).")
+def purge_orphans_command(dry_run: bool, grace_minutes: int) -> None:
+    """Find stored objects without rows and rows without objects; report them and clean up."""
+    from datetime import timedelta
+
+    from tracker.photos.maintenance import purge_orphans
+
+    report = purge_orphans(grace=timedelta(minutes=grace_minutes), dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"objects without rows: {len(report.objects_without_rows)} ({verb})")
+    for key in report.objects_without_rows:
+        click.echo(f"  {key}")
+    click.echo(f"interrupted temp files: {len(report.temp_files)} ({verb})")
+    click.echo(f"photos whose original is missing: {len(report.rows_without_original)}"
+               f"{'' if dry_run else ' (marked failed; restore from backup)'} {report.rows_without_original or ''}")
+    click.echo(f"photos missing derivatives: {len(report.rows_missing_derivatives)}"
+               f"{'' if dry_run else ' (re-processed)'}")
+    click.echo("clean" if report.clean else ("issues found" if dry_run else "repaired"))
+
+
+@tracker_cli.command("purge-deleted")
+@click.option("--days", default=30, show_default=True, help="Purge photos deleted more than this many days ago.")
+def purge_deleted_command(days: int) -> None:
+    """Remove the bytes of photos deleted long enough ago that nobody will ask for them back."""
+    from datetime import timedelta
+
+    from tracker.photos.maintenance import purge_deleted
+
+    click.echo(f"purged {purge_deleted(older_than=timedelta(days=days))} deleted photo(s)")

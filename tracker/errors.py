@@ -94,7 +94,8 @@ HTTP_MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """API paths always; pages too when a script asked for JSON (the upload progress bars do)."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 def json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None,

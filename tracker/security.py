@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "courses.create": STAFF,
     "staff.manage": frozenset({Role.CLINIC_ADMIN}),
     "invitations.view": STAFF,
+    # Patients photograph their own areas; staff any area of their clinic (visibility decides which).
+    "photos.upload": EVERYONE,
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import World, api_token, login
+from tests.factories import World, add_photos, api_token, login, small_jpeg
 
 ROLES = ("patient", "practitioner", "clinic_admin")
 ACTOR = {"patient": "a", "practitioner": "prac_x", "clinic_admin": "admin_x"}
@@ -69,6 +69,30 @@ API_CASES = [
 ]
 
 
+PHOTO_PAGE_CASES = [
+    Case("photo page", "GET", lambda w, k: f"/photos/{w[k].photo_id}", False, 200),
+    Case("photo thumb", "GET", lambda w, k: f"/photos/{w[k].photo_id}/image/thumb", False, 200),
+    Case("photo original", "GET", lambda w, k: f"/photos/{w[k].photo_id}/image/original", False, 200),
+    Case("photo status", "GET", lambda w, k: f"/photos/{w[k].photo_id}/status", False, 200),
+    Case("photo edit", "POST", lambda w, k: f"/photos/{w[k].photo_id}/edit", False, 302,
+         lambda w, k: {"taken_on": "2026-02-02", "note": "edited"}),
+    Case("photo upload", "POST", lambda w, k: f"/photos/area/{w[k].area_id}", False, 302,
+         lambda w, k: {"file": (__import__("io").BytesIO(small_jpeg(99)), "x.jpg"), "taken_on": "2026-02-02"}),
+    Case("photo delete", "POST", lambda w, k: f"/photos/{w[k].photo_id}/delete", False, 302),
+]
+
+PHOTO_API_CASES = [
+    Case("api photos", "GET", lambda w, k: f"/api/v1/areas/{w[k].area_id}/photos", False, 200),
+    Case("api photo", "GET", lambda w, k: f"/api/v1/photos/{w[k].photo_id}", False, 200),
+    Case("api display", "GET", lambda w, k: f"/api/v1/photos/{w[k].photo_id}/image/display", False, 200),
+    Case("api original", "GET", lambda w, k: f"/api/v1/photos/{w[k].photo_id}/image/original", False, 200),
+    Case("api patch photo", "PATCH", lambda w, k: f"/api/v1/photos/{w[k].photo_id}", False, 200,
+         lambda w, k: {"note": "changed"}),
+    Case("api retry photo", "POST", lambda w, k: f"/api/v1/photos/{w[k].photo_id}/retry", False, 200),
+    Case("api delete photo", "DELETE", lambda w, k: f"/api/v1/photos/{w[k].photo_id}", False, 204),
+]
+
+
 def expected(case: Case, role: str, relation: str) -> int:
     if case.staff_only and role == "patient":
         return 403
@@ -87,8 +111,23 @@ def test_page_matrix(client, world, case, role, relation):
     login(client, world[ACTOR[role]].email)
     owner = RELATIONS[relation]
     body = case.body(world, owner) if case.body else {}
-    response = client.open(case.url(world, owner), method=case.method, data=body)
+    response = client.open(case.url(world, owner), method=case.method, data=body,
+                           content_type="multipart/form-data" if "file" in body else None)
     assert response.status_code == expected(case, role, relation), response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize(("case", "role", "relation"), _cells(PHOTO_PAGE_CASES))
+def test_photo_page_matrix(app, client, world, case, role, relation):
+    with app.app_context():
+        add_photos(world)
+    test_page_matrix(client, world, case, role, relation)
+
+
+@pytest.mark.parametrize(("case", "role", "relation"), _cells(PHOTO_API_CASES))
+def test_photo_api_matrix(app, client, world, case, role, relation):
+    with app.app_context():
+        add_photos(world)
+    test_api_matrix(client, world, case, role, relation)
 
 
 @pytest.mark.parametrize(("case", "role", "relation"), _cells(API_CASES))
@@ -99,7 +138,7 @@ def test_api_matrix(client, world, case, role, relation):
     if case.body:
         kwargs["json"] = case.body(world, owner)
     response = client.open(case.url(world, owner), method=case.method, **kwargs)
-    assert response.status_code == expected(case, role, relation), response.get_json()
+    assert response.status_code == expected(case, role, relation), response.data[:300]
     if response.status_code >= 400:
         assert set(response.get_json()["error"]) >= {"code", "message"}
 

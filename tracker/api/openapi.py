@@ -78,6 +78,36 @@ SCHEMAS: dict[str, Schema] = {
         "start_date": DATE, "area_ids": {"type": "array", "items": ID, "minItems": 1},
         "notes": {"type": "string", "maxLength": 5000},
     }, ["indication", "modality", "planned_sessions", "interval_weeks", "start_date", "area_ids"]),
+    "Photo": _obj({
+        "id": ID, "area_id": ID, "patient_id": ID, "taken_on": DATE,
+        "taken_on_source": {"type": "string", "enum": ["exif", "user"],
+                            "description": "exif: read from the photo's DateTimeOriginal; user: entered"},
+        "view": nullable({"type": "string", "enum": View.codes()}), "note": STR,
+        "status": {"type": "string", "enum": ["processing", "ready", "failed"]},
+        "failure_reason": nullable(STR),
+        "width": {**INT, "description": "Upright width of the original"},
+        "height": {**INT, "description": "Upright height of the original"},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the original bytes"},
+        "original_format": {"type": "string", "enum": ["jpeg", "png", "webp", "heif"]},
+        "original_size": INT, "created_at": DATETIME, "processed_at": nullable(DATETIME),
+        "quality": _obj({"blur": nullable({"type": "number"}), "clipped_highlights": nullable({"type": "number"}),
+                         "clipped_shadows": nullable({"type": "number"}),
+                         "warnings": {"type": "array", "items": STR}}),
+        "images": {"type": "object", "additionalProperties": STR,
+                   "description": "URLs of the variants available now (display and thumb once ready)"},
+        "warnings": {"type": "array", "items": STR, "description": "Quality advice (upload response only)"},
+    }, ["id", "area_id", "taken_on", "view", "status", "width", "height", "sha256", "created_at"]),
+    "PhotoUpload": _obj({
+        "file": {"type": "string", "format": "binary",
+                 "description": "JPEG, PNG, WebP or HEIC; type detected from the content"},
+        "taken_on": {**DATE, "description": "Required when the photo carries no EXIF date; never in the future"},
+        "view": {"type": "string", "enum": View.codes(), "description": "One of the area's views"},
+        "note": {"type": "string", "maxLength": 2000},
+    }, ["file"]),
+    "PhotoPatch": _obj({
+        "taken_on": DATE, "view": nullable({"type": "string", "enum": View.codes()}),
+        "note": {"type": "string", "maxLength": 2000},
+    }),
 }
 
 ERRORS = {
@@ -97,14 +127,16 @@ def _errors(*codes: str) -> dict[str, Schema]:
 
 
 def op(summary: str, ok: str, schema: Schema | None, *errors: str, body: str | None = None,
-       public: bool = False, params: list[Schema] | None = None, description: str = "") -> Schema:
-    responses: dict[str, Schema] = {ok: {"description": summary, **(_json(schema) if schema else {})}}
+       public: bool = False, params: list[Schema] | None = None, description: str = "",
+       body_type: str = "application/json", content: str = "application/json") -> Schema:
+    payload = {"content": {content: {"schema": schema}}} if schema else {}
+    responses: dict[str, Schema] = {ok: {"description": summary, **payload}}
     responses.update(_errors(*(errors + (() if public else ("401",)))))
     operation: Schema = {"summary": summary, "responses": responses}
     if description:
         operation["description"] = description
     if body:
-        operation["requestBody"] = {"required": True, **_json(ref(body))}
+        operation["requestBody"] = {"required": True, "content": {body_type: {"schema": ref(body)}}}
     if public:
         operation["security"] = []
     if params:
@@ -160,6 +192,33 @@ PATHS: dict[str, Schema] = {
     },
     "/api/v1/courses/{course_id}": {"get": op("One treatment course", "200", ref("Course"), "404",
                                               params=[path_id("course_id")])},
+    "/api/v1/areas/{area_id}/photos": {
+        "get": op("The area's photos in taken-on order", "200", array_of("Photo"), "404",
+                  params=[path_id("area_id")]),
+        "post": op("Upload a photo", "201", ref("Photo"), "400", "404", "409", "413", "415", "422",
+                   body="PhotoUpload", body_type="multipart/form-data", params=[path_id("area_id")],
+                   description="Validated by content (never the name or Content-Type), normalized upright, sRGB, "
+                               "metadata stripped. 400 for empty, corrupt or over-pixel files; 409 when the same "
+                               "bytes are already in this area (error.photo_id names it); 503 when nothing could "
+                               "be saved. status is `processing` while a worker makes the derivatives."),
+    },
+    "/api/v1/photos/{photo_id}": {
+        "get": op("One photo", "200", ref("Photo"), "404", params=[path_id("photo_id")]),
+        "patch": op("Change taken_on, view or note", "200", ref("Photo"), "404", "415", "422", body="PhotoPatch",
+                    params=[path_id("photo_id")]),
+        "delete": op("Remove a photo from the record", "204", None, "404", params=[path_id("photo_id")],
+                     description="Hidden at once; the bytes are purged after the retention period."),
+    },
+    "/api/v1/photos/{photo_id}/retry": {"post": op(
+        "Process a failed photo again", "200", ref("Photo"), "404", params=[path_id("photo_id")])},
+    "/api/v1/photos/{photo_id}/image/{variant}": {"get": op(
+        "The bytes of a variant", "200", {"type": "string", "format": "binary"}, "404", "409",
+        params=[path_id("photo_id"), {"name": "variant", "in": "path", "required": True,
+                                      "schema": {"type": "string", "enum": ["display", "thumb", "original"]}},
+                {"name": "If-None-Match", "in": "header", "required": False, "schema": STR}],
+        content="image/*",
+        description="display/thumb: our re-encoded JPEGs; original: the uploaded bytes as an attachment. "
+                    "Cache-Control private, no-cache with an ETag (304 when unchanged); 409 while processing.")},
 }
 
 

@@ -9,14 +9,17 @@ from flask import Response, current_app, jsonify, request, url_for
 from tracker.api import bp
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
 from tracker.api.openapi import build_spec
-from tracker.api.schemas import area_json, course_json, iso, patient_json, user_json
+from tracker.api.schemas import area_json, course_json, iso, patient_json, photo_json, user_json
 from tracker.auth import services as auth_services
-from tracker.errors import ValidationFailed
+from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import account_limit, limiter, login_limit, submitted_email
 from tracker.forms_common import form_from_json
-from tracker.models import Patient, TreatmentArea, TreatmentCourse
+from tracker.models import VARIANTS, Patient, Photo, TreatmentArea, TreatmentCourse
 from tracker.patients import services as patient_services
 from tracker.patients.forms import AreaForm, CourseForm, PatientForm
+from tracker.photos import services as photo_services
+from tracker.photos.forms import PhotoPatchForm, UploadForm
+from tracker.photos.serving import image_response
 from tracker.security import authorize, load
 from tracker.web import int_arg
 
@@ -134,3 +137,71 @@ def create_course(patient_id: int) -> Any:
 @bp.get("/courses/<int:course_id>")
 def get_course(course_id: int) -> Any:
     return jsonify(course_json(load(TreatmentCourse, course_id, api_user())))
+
+
+# --- photos ---------------------------------------------------------------------------------------
+
+def _live_photo(photo_id: int) -> Photo:
+    photo = load(Photo, photo_id, api_user())
+    if photo.deleted_at is not None:
+        raise NotFound()
+    return photo
+
+
+@bp.get("/areas/<int:area_id>/photos")
+def list_photos(area_id: int) -> Any:
+    area = load(TreatmentArea, area_id, api_user())
+    return listing([photo_json(p) for p in photo_services.list_photos(api_user(), area)])
+
+
+@bp.post("/areas/<int:area_id>/photos")
+def upload_photo(area_id: int) -> Any:
+    area = load(TreatmentArea, area_id, api_user())
+    form = UploadForm(formdata=request.form, area=area, meta={"csrf": False})
+    if not form.validate():
+        fields = {name: errors[0] for name, errors in form.errors.items()}
+        raise ValidationFailed(next(iter(fields.values())), fields=fields)
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed("Send the photo as the multipart field 'file'.", fields={"file": "Required."})
+    result = photo_services.upload_photo(api_user(), area, upload.read(), filename=upload.filename,
+                                         taken_on=form.taken_on.data, view=form.view.data or None,
+                                         note=form.note.data or "")
+    body = photo_json(result.photo)
+    body["warnings"] = list(result.warnings)
+    return created(body, url_for("api.get_photo", photo_id=result.photo.id))
+
+
+@bp.get("/photos/<int:photo_id>")
+def get_photo(photo_id: int) -> Any:
+    return jsonify(photo_json(_live_photo(photo_id)))
+
+
+@bp.patch("/photos/<int:photo_id>")
+def patch_photo(photo_id: int) -> Any:
+    photo = _live_photo(photo_id)
+    payload = json_body()
+    form = form_from_json(PhotoPatchForm, payload, area=photo.area)
+    changes = {name: form[name].data for name in payload}
+    if "view" in changes:
+        changes["view"] = changes["view"] or None
+    return jsonify(photo_json(photo_services.update_photo(api_user(), photo, changes)))
+
+
+@bp.delete("/photos/<int:photo_id>")
+def delete_photo(photo_id: int) -> Any:
+    photo_services.delete_photo(api_user(), _live_photo(photo_id))
+    return "", 204
+
+
+@bp.post("/photos/<int:photo_id>/retry")
+def retry_photo(photo_id: int) -> Any:
+    return jsonify(photo_json(photo_services.retry_processing(api_user(), _live_photo(photo_id))))
+
+
+@bp.get("/photos/<int:photo_id>/image/<variant>")
+def photo_image(photo_id: int, variant: str) -> Any:
+    if variant not in VARIANTS:
+        raise NotFound()
+    photo = _live_photo(photo_id)
+    return image_response(photo_services.read_variant(photo, variant), attachment=variant == "original")

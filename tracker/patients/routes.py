@@ -11,6 +11,8 @@ from tracker.errors import DomainError
 from tracker.models import Patient, TreatmentArea
 from tracker.patients import bp, services
 from tracker.patients.forms import AreaForm, CourseForm, PatientForm
+from tracker.photos import services as photo_services
+from tracker.photos.forms import UploadForm
 from tracker.security import can, load, load_child, require
 from tracker.web import form_errors, int_arg
 
@@ -96,7 +98,9 @@ def new_area(patient_id: int) -> Any:
 def area(patient_id: int, area_id: int) -> Any:
     patient = load(Patient, patient_id, current_user)
     treated_area = load_child(TreatmentArea, area_id, current_user, patient_id=patient.id)
-    return render_template("patients/area.html", patient=patient, area=treated_area)
+    return render_template("patients/area.html", patient=patient, area=treated_area,
+                           photos=photo_services.list_photos(current_user, treated_area),
+                           upload_form=UploadForm(area=treated_area))
 
 
 @bp.route("/<int:patient_id>/courses/new", methods=["GET", "POST"])

@@ -1,0 +1,139 @@
+"""Processing in an RQ worker against the real Redis: processing → ready, failures recorded, retries idempotent."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from tests.factories import api_token, build_world, fixture_bytes, upload
+from tracker import jobs
+from tracker.extensions import db
+from tracker.models import Photo, PhotoStatus
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def queued_app(app_factory):
+    connection = Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except Exception as exc:  # noqa: BLE001 - a clear failure beats a confusing one
+        pytest.fail(f"These tests need the Redis server at {REDIS_URL}: {exc}")
+    connection.flushdb()
+    app = app_factory(REDIS_URL=REDIS_URL)
+    jobs.bind_app(app)
+    yield app
+    jobs.bind_app(None)
+    connection.flushdb()
+    connection.close()
+
+
+def run_worker(app) -> None:
+    connection = Redis.from_url(REDIS_URL)
+    worker = SimpleWorker([Queue(jobs.QUEUE_NAME, connection=connection)], connection=connection)
+    worker.work(burst=True)
+    connection.close()
+
+
+def photo(app, photo_id) -> Photo:
+    with app.app_context():
+        return db.session.get(Photo, photo_id)
+
+
+def test_upload_is_processing_until_the_worker_runs(queued_app):
+    with queued_app.app_context():
+        world = build_world()
+    client = queued_app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    response = upload(client, world["a"].area_id, fixture_bytes("heic/arrow.heic"), headers=headers)
+    body = response.get_json()
+    assert response.status_code == 201 and body["status"] == "processing"
+    assert (body["width"], body["height"]) == (3024, 4032), "the upright size is known before processing"
+    assert set(body["images"]) == {"original"}
+    assert client.get(f"/api/v1/photos/{body['id']}/image/display", headers=headers).status_code == 409
+    run_worker(queued_app)
+    done = client.get(f"/api/v1/photos/{body['id']}", headers=headers).get_json()
+    assert done["status"] == "ready" and done["processed_at"]
+    assert client.get(done["images"]["display"], headers=headers).status_code == 200
+
+
+def test_malformed_files_are_refused_before_queueing(queued_app):
+    with queued_app.app_context():
+        world = build_world()
+    client = queued_app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    for name in ("malformed/truncated_jpeg.jpg", "malformed/corrupted.heic", "malformed/truncated_image.png"):
+        assert upload(client, world["a"].area_id, fixture_bytes(name), headers=headers,
+                      taken_on="2026-01-01").status_code == 400
+    assert Queue(jobs.QUEUE_NAME, connection=Redis.from_url(REDIS_URL)).count == 0
+
+
+def test_failure_is_recorded_and_retry_is_idempotent(queued_app, monkeypatch):
+    from tracker import imaging
+
+    with queued_app.app_context():
+        world = build_world()
+    client = queued_app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    body = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=headers).get_json()
+
+    def broken(*args, **kwargs):
+        raise imaging.ImageRejected("corrupt", "The image is corrupted or incomplete.", 400)
+
+    monkeypatch.setattr(imaging, "normalize", broken)
+    run_worker(queued_app)
+    failed = photo(queued_app, body["id"])
+    assert failed.status is PhotoStatus.FAILED and "corrupted" in failed.failure_reason
+    monkeypatch.undo()
+    retried = client.post(f"/api/v1/photos/{body['id']}/retry", headers=headers)
+    assert retried.get_json()["status"] == "processing"
+    run_worker(queued_app)
+    first = photo(queued_app, body["id"])
+    assert first.status is PhotoStatus.READY
+    # Running the job again (a duplicate delivery) changes nothing and creates nothing.
+    with queued_app.app_context():
+        keys_before = sorted(e.key for e in queued_app.extensions["tracker_storage"].entries())
+        assert jobs.process_photo_job(body["id"]) == "ready"
+        db.session.get(Photo, body["id"]).status = PhotoStatus.PROCESSING
+        db.session.commit()
+    assert jobs.process_photo_job(body["id"]) == "ready"
+    again = photo(queued_app, body["id"])
+    assert again.display_sha256 == first.display_sha256 and again.thumb_sha256 == first.thumb_sha256
+    with queued_app.app_context():
+        assert sorted(e.key for e in queued_app.extensions["tracker_storage"].entries()) == keys_before
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 1
+
+
+def test_unexpected_crash_marks_failed_and_rq_retries(queued_app, monkeypatch):
+    from tracker.photos import services
+
+    with queued_app.app_context():
+        world = build_world()
+    client = queued_app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    body = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=headers).get_json()
+    monkeypatch.setattr(services, "save_derivatives", lambda *a: (_ for _ in ()).throw(MemoryError("boom")))
+    run_worker(queued_app)
+    crashed = photo(queued_app, body["id"])
+    assert crashed.status is PhotoStatus.FAILED and "stopped unexpectedly" in crashed.failure_reason
+    monkeypatch.undo()
+    jobs.process_photo_job(body["id"])
+    assert photo(queued_app, body["id"]).status is PhotoStatus.READY
+
+
+def test_job_for_a_deleted_photo_only_cleans_up(queued_app):
+    with queued_app.app_context():
+        world = build_world()
+    client = queued_app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    body = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=headers).get_json()
+    client.delete(f"/api/v1/photos/{body['id']}", headers=headers)
+    run_worker(queued_app)
+    with queued_app.app_context():
+        keys = [e.key for e in queued_app.extensions["tracker_storage"].entries()]
+    assert len(keys) == 1 and keys[0].endswith("/original"), "original kept until purge-deleted; no derivatives"

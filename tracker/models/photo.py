@@ -1,0 +1,90 @@
+"""A photo of a treated area: the private original (byte-exact, with its SHA-256) and our derivatives.
+
+The original is stored as uploaded and never served inline; ``display`` and ``thumb`` are re-encoded by us,
+upright, sRGB and free of metadata. Processing runs inline or in a worker: ``status`` tells which stage a
+photo is in, and a failure keeps its reason so it can be retried.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.models.base import Base, str_enum, utcnow
+from tracker.models.patient import TreatmentArea
+from tracker.models.vocab import View
+
+
+class PhotoStatus(enum.StrEnum):
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+VARIANTS = ("display", "thumb", "original")
+
+
+def new_storage_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+    __owner__ = "patient"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
+        # The same bytes twice in one area is a duplicate (deleted photos excepted).
+        sa.Index("uq_photos_area_sha256_live", "area_id", "sha256", unique=True,
+                 sqlite_where=sa.text("deleted_at IS NULL"), postgresql_where=sa.text("deleted_at IS NULL")),
+        sa.Index("ix_photos_area_taken", "area_id", "taken_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
+    area_id: Mapped[int] = mapped_column()
+    # Random, server-made prefix of this photo's storage keys: nothing about the patient or the upload.
+    storage_id: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_storage_id)
+    taken_on: Mapped[date]
+    taken_on_source: Mapped[str] = mapped_column(sa.String(8), default="user")  # "exif" or "user"
+    view: Mapped[View | None] = mapped_column(str_enum(View, "photo_view"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[PhotoStatus] = mapped_column(str_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PROCESSING)
+    failure_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    original_format: Mapped[str] = mapped_column(sa.String(8))
+    original_size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    client_filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    width: Mapped[int]
+    height: Mapped[int]
+
+    display_width: Mapped[int | None]
+    display_height: Mapped[int | None]
+    display_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    thumb_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    source_profile: Mapped[str] = mapped_column(sa.String(120), default="")
+    blur: Mapped[float | None]
+    clipped_highlights: Mapped[float | None]
+    clipped_shadows: Mapped[float | None]
+    quality_warnings: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+    area: Mapped[TreatmentArea] = relationship(primaryjoin="Photo.area_id == TreatmentArea.id",
+                                               foreign_keys="Photo.area_id", viewonly=True)
+
+    def key(self, variant: str) -> str:
+        suffix = {"original": "original", "display": "display.jpg", "thumb": "thumb.jpg"}[variant]
+        return f"photos/{self.storage_id}/{suffix}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status is PhotoStatus.READY

@@ -1,0 +1,96 @@
+"""Keeping stored bytes and rows in step: the orphan sweep, and purging photos deleted long ago.
+
+Invariant: every live photo row has its original with the recorded SHA-256, and (after a sweep) every stored
+object belongs to a row. An upload writes its bytes before its row commits, so a crash in between leaves an
+object without a row; the sweep removes such objects once they are older than a grace period, so an upload
+still in flight is never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.models import Photo, PhotoStatus, utcnow
+from tracker.storage.factory import storage
+from tracker.storage.local import LocalStorage
+
+
+@dataclass
+class OrphanReport:
+    objects_without_rows: list[str] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)
+    rows_without_original: list[int] = field(default_factory=list)
+    rows_missing_derivatives: list[int] = field(default_factory=list)
+    cleaned: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return not (self.objects_without_rows or self.temp_files or self.rows_without_original
+                    or self.rows_missing_derivatives)
+
+
+def _storage_id(key: str) -> str | None:
+    parts = key.split("/")
+    return parts[1] if len(parts) == 3 and parts[0] == "photos" else None
+
+
+def purge_orphans(*, grace: timedelta = timedelta(hours=1), dry_run: bool = False) -> OrphanReport:
+    store = storage()
+    report = OrphanReport(cleaned=not dry_run)
+    cutoff = utcnow() - grace
+    known = {sid: (pid, status, deleted) for sid, pid, status, deleted in db.session.execute(
+        sa.select(Photo.storage_id, Photo.id, Photo.status, Photo.deleted_at))}
+    present: set[str] = set()
+    for entry in store.entries("photos/"):
+        present.add(entry.key)
+        sid = _storage_id(entry.key)
+        if (sid is None or sid not in known) and entry.modified_at < cutoff:
+            report.objects_without_rows.append(entry.key)
+    if isinstance(store, LocalStorage):
+        for path, modified in store.temp_entries():
+            if modified < cutoff:
+                report.temp_files.append(str(path.relative_to(store.root)))
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+    for sid, (photo_id, status, deleted) in known.items():
+        if deleted is not None:
+            continue
+        if f"photos/{sid}/original" not in present:
+            report.rows_without_original.append(photo_id)
+        elif status is PhotoStatus.READY and not {f"photos/{sid}/display.jpg", f"photos/{sid}/thumb.jpg"} <= present:
+            report.rows_missing_derivatives.append(photo_id)
+    if not dry_run:
+        _repair(report)
+    return report
+
+
+def _repair(report: OrphanReport) -> None:
+    from tracker.photos.services import process_photo
+
+    for key in report.objects_without_rows:
+        storage().delete(key)
+    for photo_id in report.rows_without_original:
+        photo = db.session.get(Photo, photo_id)
+        if photo is not None:
+            # Never delete the record that a photo existed: flag it for a restore from backup.
+            photo.status = PhotoStatus.FAILED
+            photo.failure_reason = "The original file is missing from storage; restore it from a backup."
+    db.session.commit()
+    for photo_id in report.rows_missing_derivatives:
+        process_photo(photo_id)  # derivatives are reproducible from the original
+
+
+def purge_deleted(*, older_than: timedelta) -> int:
+    """Remove the bytes and rows of photos deleted more than ``older_than`` ago. Returns how many."""
+    cutoff = utcnow() - older_than
+    photos = db.session.scalars(sa.select(Photo).where(Photo.deleted_at.is_not(None), Photo.deleted_at < cutoff)).all()
+    for photo in photos:
+        for variant in ("display", "thumb", "original"):
+            storage().delete(photo.key(variant))
+        db.session.delete(photo)
+    db.session.commit()
+    return len(photos)

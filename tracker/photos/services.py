@@ -1,0 +1,330 @@
+"""Photo use cases: upload, process, read, edit, delete, retry — and the orphan sweep.
+
+A photo once accepted is never lost. The order of every upload is fixed:
+
+1. validate the bytes (by content, with limits) — nothing is written for a file we refuse;
+2. write the original durably under a server-made key;
+3. commit the row in one transaction — the commit is the moment the photo exists;
+4. on any failure before the commit, delete what was written and roll back.
+
+Derivatives are then made inline or by a worker (``tracker.jobs``); a worker job is idempotent: the same
+deterministic keys are overwritten atomically, and a deleted photo's job only cleans up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from tracker import imaging
+from tracker.errors import (
+    Conflict, DomainError, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed,
+)
+from tracker.extensions import db
+from tracker.models import Photo, PhotoStatus, TreatmentArea, User, View, utcnow
+from tracker.models.photo import new_storage_id
+from tracker.security import authorize, scoped
+from tracker.storage import ObjectMissing, StorageError
+from tracker.storage.factory import storage
+
+log = logging.getLogger(__name__)
+
+MAX_NOTE = 2000
+TIMEZONE_SLACK = timedelta(days=1)  # a patient east of UTC may already be "tomorrow"
+BIDI_AND_CONTROL = {"Cc", "Cf", "Zl", "Zp"}
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    photo: Photo
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PhotoBytes:
+    data: bytes
+    mimetype: str
+    etag: str
+    filename: str
+
+
+def limits() -> imaging.Limits:
+    cfg = current_app.config
+    return imaging.Limits(max_bytes=cfg["TRACKER_MAX_UPLOAD_MB"] * 1024 * 1024, max_pixels=cfg["TRACKER_MAX_PIXELS"])
+
+
+def display_filename(raw: str | None) -> str:
+    """What the user called the file, for display only: no path, no control or bidi characters, ≤ 255 chars."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name)
+                   if unicodedata.category(ch) not in BIDI_AND_CONTROL)
+    return name.strip()[:255]
+
+
+def _as_domain_error(exc: imaging.ImageRejected) -> DomainError:
+    kind: type[DomainError] = {413: PayloadTooLarge, 415: UnsupportedMediaType}.get(exc.http_status, DomainError)
+    error = kind(exc.message, fields={"file": exc.message})
+    error.code = exc.code
+    return error
+
+
+def _check_taken_on(value: date, area: TreatmentArea, field_name: str = "taken_on") -> None:
+    if value > date.today() + TIMEZONE_SLACK:
+        msg = "The date a photo was taken cannot be in the future."
+        raise ValidationFailed(msg, fields={field_name: msg})
+    birth = area.patient.date_of_birth
+    if birth is not None and value < birth:
+        msg = "The date a photo was taken cannot be before the patient was born."
+        raise ValidationFailed(msg, fields={field_name: msg})
+    if value < date(1990, 1, 1):
+        msg = "Please check the date: it is before 1990."
+        raise ValidationFailed(msg, fields={field_name: msg})
+
+
+def _resolve_taken_on(given: date | None, exif: datetime | None, area: TreatmentArea) -> tuple[date, str]:
+    if given is not None:
+        _check_taken_on(given, area)
+        return given, "user"
+    if exif is not None:
+        try:
+            _check_taken_on(exif.date(), area)
+        except ValidationFailed:
+            msg = f"The photo says it was taken on {exif.date().isoformat()}, which cannot be right. " \
+                  "Enter the day it was taken."
+            raise ValidationFailed(msg, fields={"taken_on": msg}) from None
+        return exif.date(), "exif"
+    msg = "This photo carries no date. Enter the day it was taken."
+    raise ValidationFailed(msg, fields={"taken_on": msg})
+
+
+def _check_view(view: str | None, area: TreatmentArea) -> View | None:
+    if not view:
+        return None
+    if view not in area.views:
+        labels = ", ".join(View(v).label for v in area.views)
+        msg = f"This area is photographed in these views: {labels}."
+        raise ValidationFailed(msg, fields={"view": msg})
+    return View(view)
+
+
+def find_duplicate(area: TreatmentArea, sha256: str) -> Photo | None:
+    return db.session.scalars(sa.select(Photo).where(
+        Photo.area_id == area.id, Photo.sha256 == sha256, Photo.deleted_at.is_(None))).first()
+
+
+def _duplicate_error(existing: Photo) -> Conflict:
+    return Conflict("This photo is already in this area.", fields={"file": "This photo is already in this area."},
+                    photo_id=existing.id)
+
+
+def queue_configured() -> bool:
+    return bool(current_app.config.get("REDIS_URL"))
+
+
+def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str | None = None,
+                 taken_on: date | None = None, view: str | None = None, note: str = "") -> UploadResult:
+    """Accept one photo for an area the actor may see. One transaction; nothing left behind on failure."""
+    authorize(actor, "photos.upload")
+    if len(note) > MAX_NOTE:
+        raise ValidationFailed(f"Keep the note under {MAX_NOTE} characters.", fields={"note": "Too long."})
+    photo_view = _check_view(view, area)
+    inline = not queue_configured()
+    try:
+        # Inline: the full normalize is the validation, and its derivatives are kept for step 5.
+        # Queued: a cheaper probe validates here; the worker makes the derivatives.
+        result = imaging.normalize(data, limits()) if inline else None
+        probe = result if result is not None else imaging.probe(data, limits())
+    except imaging.ImageRejected as exc:
+        raise _as_domain_error(exc) from None
+    day, source = _resolve_taken_on(taken_on, probe.taken_at, area)
+    existing = find_duplicate(area, probe.sha256)
+    if existing is not None:
+        raise _duplicate_error(existing)
+    photo = Photo(patient_id=area.patient_id, area_id=area.id, storage_id=new_storage_id(), taken_on=day, taken_on_source=source,
+                  view=photo_view, note=note.strip(), original_format=probe.format, original_size=len(data),
+                  sha256=probe.sha256, client_filename=display_filename(filename), width=probe.width,
+                  height=probe.height, uploaded_by_id=actor.id, status=PhotoStatus.PROCESSING)
+    _store_and_commit(photo, data, area)
+    if result is not None:
+        save_derivatives(photo.id, result)
+    else:
+        from tracker.jobs import enqueue_processing
+
+        enqueue_processing(photo.id)
+    db.session.refresh(photo)
+    warnings = tuple(photo.quality_warnings or ())
+    return UploadResult(photo, warnings)
+
+
+def _store_and_commit(photo: Photo, data: bytes, area: TreatmentArea) -> None:
+    key = photo.key("original")
+    try:
+        storage().put(key, data)  # durable before the row exists: a committed row always has its bytes
+        db.session.add(photo)
+        db.session.commit()
+    except IntegrityError:
+        _undo(key)
+        existing = find_duplicate(area, photo.sha256)
+        if existing is not None:
+            raise _duplicate_error(existing) from None
+        raise
+    except (StorageError, OperationalError) as exc:
+        log.warning("upload not saved: %s", type(exc).__name__)
+        _undo(key)
+        raise Unavailable() from None
+    except BaseException:
+        _undo(key)
+        raise
+
+
+def _undo(key: str) -> None:
+    db.session.rollback()
+    try:
+        storage().delete(key)
+    except StorageError:
+        log.error("could not remove %s after a failed upload; purge-orphans will", key)
+
+
+def save_derivatives(photo_id: int, result: imaging.NormalizedPhoto) -> None:
+    """Store display and thumb (deterministic keys, atomic) and mark the photo ready."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        return
+    store = storage()
+    display = store.put(photo.key("display"), result.display)
+    thumb = store.put(photo.key("thumb"), result.thumb)
+    photo.display_width, photo.display_height = result.display_size
+    photo.display_sha256, photo.thumb_sha256 = display.sha256, thumb.sha256
+    photo.width, photo.height = result.width, result.height
+    photo.source_profile = (result.source_profile or "")[:120]
+    photo.blur = result.quality.blur
+    photo.clipped_highlights = result.quality.clipped_highlights
+    photo.clipped_shadows = result.quality.clipped_shadows
+    photo.quality_warnings = list(result.quality.warnings)
+    photo.status = PhotoStatus.READY
+    photo.failure_reason = ""
+    photo.processed_at = utcnow()
+    db.session.commit()
+
+
+def process_photo(photo_id: int) -> str:
+    """The processing job: idempotent, safe to run twice or after a crash. Returns the final status."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        return "missing"
+    if photo.deleted_at is not None:
+        _delete_derivatives(photo)
+        return "deleted"
+    if photo.status is PhotoStatus.READY and all(storage().exists(photo.key(v)) for v in ("display", "thumb")):
+        return "ready"
+    photo.attempts += 1
+    db.session.commit()
+    try:
+        data = storage().get(photo.key("original"))
+        if hashlib.sha256(data).hexdigest() != photo.sha256:
+            return _fail(photo, "The stored original does not match its checksum; restore it from a backup.")
+        result = imaging.normalize(data, limits())
+    except imaging.ImageRejected as exc:
+        return _fail(photo, exc.message)
+    except ObjectMissing:
+        return _fail(photo, "The original file is missing from storage; restore it from a backup.")
+    save_derivatives(photo.id, result)
+    return "ready"
+
+
+def _fail(photo: Photo, reason: str) -> str:
+    photo.status = PhotoStatus.FAILED
+    photo.failure_reason = reason[:500]
+    db.session.commit()
+    return "failed"
+
+
+def mark_failed(photo_id: int, reason: str) -> None:
+    """Called when a job dies unexpectedly: the photo says so and can be retried."""
+    db.session.rollback()
+    photo = db.session.get(Photo, photo_id)
+    if photo is not None and photo.status is PhotoStatus.PROCESSING:
+        _fail(photo, reason)
+
+
+def retry_processing(actor: User, photo: Photo) -> Photo:
+    authorize(actor, "photos.upload")
+    if photo.status is PhotoStatus.READY:
+        return photo
+    photo.status = PhotoStatus.PROCESSING
+    photo.failure_reason = ""
+    db.session.commit()
+    if queue_configured():
+        from tracker.jobs import enqueue_processing
+
+        enqueue_processing(photo.id)
+    else:
+        process_photo(photo.id)
+    db.session.refresh(photo)
+    return photo
+
+
+def list_photos(actor: User, area: TreatmentArea) -> list[Photo]:
+    stmt = scoped(Photo, actor).where(Photo.area_id == area.id, Photo.deleted_at.is_(None)) \
+        .order_by(Photo.taken_on, Photo.created_at, Photo.id)
+    return list(db.session.scalars(stmt))
+
+
+def update_photo(actor: User, photo: Photo, changes: dict[str, Any]) -> Photo:
+    """Change the taken-on date, view or note (only those: nothing else is writable)."""
+    authorize(actor, "photos.upload")
+    area = photo.area
+    if "taken_on" in changes:
+        if changes["taken_on"] is None:
+            raise ValidationFailed("Enter the day the photo was taken.", fields={"taken_on": "Required."})
+        _check_taken_on(changes["taken_on"], area)
+        photo.taken_on = changes["taken_on"]
+        photo.taken_on_source = "user"
+    if "view" in changes:
+        photo.view = _check_view(changes["view"], area)
+    if "note" in changes:
+        note = changes["note"] or ""
+        if len(note) > MAX_NOTE:
+            raise ValidationFailed(f"Keep the note under {MAX_NOTE} characters.", fields={"note": "Too long."})
+        photo.note = note.strip()
+    db.session.commit()
+    return photo
+
+
+def delete_photo(actor: User, photo: Photo) -> None:
+    """Hide the photo now (tombstone); its bytes stay until ``purge-deleted`` so a mistake can be undone."""
+    authorize(actor, "photos.upload")
+    if photo.deleted_at is None:
+        photo.deleted_at = utcnow()
+        db.session.commit()
+
+
+def _delete_derivatives(photo: Photo) -> None:
+    for variant in ("display", "thumb"):
+        storage().delete(photo.key(variant))
+
+
+VARIANT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heif": "image/heic"}
+VARIANT_EXT = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
+
+
+def read_variant(photo: Photo, variant: str) -> PhotoBytes:
+    """The bytes of one variant of a photo the caller has already loaded through tracker.security."""
+    if variant == "original":
+        data = storage().get(photo.key("original"))
+        return PhotoBytes(data, VARIANT_TYPES[photo.original_format], photo.sha256,
+                          f"photo-{photo.id}-original.{VARIANT_EXT[photo.original_format]}")
+    if not photo.is_ready:
+        raise Conflict("This photo is still being processed." if photo.status is PhotoStatus.PROCESSING
+                       else "This photo could not be processed.", photo_status=photo.status.value)
+    sha = photo.display_sha256 if variant == "display" else photo.thumb_sha256
+    data = storage().get(photo.key(variant))
+    return PhotoBytes(data, "image/jpeg", sha or "", f"photo-{photo.id}-{variant}.jpg")

@@ -1,0 +1,91 @@
+"""Local filesystem storage: atomic, durable writes (temp file in the same folder, fsync, rename, fsync dir)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tracker.storage import KEY_RE, Entry, ObjectMissing, StorageError, StoredObject, check_key, describe
+
+TEMP_PREFIX = ".tmp-"
+
+
+class LocalStorage:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents:
+            raise ValueError("storage key escapes the root")
+        return path
+
+    def put(self, key: str, data: bytes) -> StoredObject:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            raise StorageError(exc.errno, f"could not store {key}: {exc.strerror}") from exc
+        return describe(key, data)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+        except OSError as exc:
+            raise StorageError(exc.errno, f"could not read {key}") from exc
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(exc.errno, f"could not delete {key}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def entries(self, prefix: str = "") -> Iterator[Entry]:
+        if not self.root.exists():
+            return
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(dirpath, name)
+                rel = path.relative_to(self.root).as_posix()
+                if rel.startswith(prefix) and not name.startswith(TEMP_PREFIX) and KEY_RE.match(rel):
+                    yield _entry(rel, path)
+
+    def temp_entries(self) -> Iterator[tuple[Path, datetime]]:
+        """Leftovers of writes interrupted by a crash (cleaned by purge-orphans)."""
+        if self.root.exists():
+            for path in self.root.rglob(f"{TEMP_PREFIX}*"):
+                yield path, _entry(path.name, path).modified_at
+
+
+def _entry(key: str, path: Path) -> Entry:
+    info = path.stat()
+    return Entry(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
