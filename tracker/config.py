@@ -101,6 +101,7 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "TRACKER_LOGIN_LIMIT": env.get("TRACKER_LOGIN_LIMIT", "10 per minute;50 per hour"),
         "TRACKER_ACCOUNT_LIMIT": env.get("TRACKER_ACCOUNT_LIMIT", "5 per 5 minutes;20 per hour"),
+        "TRACKER_UPLOAD_LIMIT": env.get("TRACKER_UPLOAD_LIMIT", "60 per minute;600 per hour"),
         "SESSION_COOKIE_NAME": "__Host-tracker" if production else "tracker",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

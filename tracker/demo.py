@@ -75,7 +75,35 @@ def _patient(clinic: Clinic, spec: DemoPatient, practitioner: User) -> Patient:
     return patient
 
 
-def load_demo_data(*, only_if_empty: bool) -> bool:
+# Per demo area: (view, severities of successive photos). The series fades, as treated striae do.
+DEMO_SERIES = {
+    "Abdomen – lower left": (("front", (0.95, 0.8, 0.62, 0.5, 0.45)), ("close_up", (0.95, 0.55))),
+    "Abdomen – lower right": (("front", (0.9, 0.7, 0.6)),),
+    "Thighs – outer": (("front", (0.85, 0.7, 0.66)),),
+    "Hips": (("left_oblique", (0.8, 0.7)),),
+    "Flanks": (("front", (0.9, 0.75)),),
+}
+DEMO_PHOTO_SIZE = (1200, 900)
+
+
+def _demo_photos(patient: Patient, uploader: User, weeks_ago: int) -> None:
+    """Procedurally generated photos (never downloaded): the same skin, re-photographed, healing."""
+    from tracker.imaging.synthetic import striae_photo
+    from tracker.photos.services import upload_photo
+
+    start = date.today() - timedelta(weeks=weeks_ago)
+    areas = db.session.scalars(sa.select(TreatmentArea).where(TreatmentArea.patient_id == patient.id)).all()
+    for area in areas:
+        for view, severities in DEMO_SERIES.get(area.name, ()):
+            for index, severity in enumerate(severities):
+                taken = start + timedelta(weeks=index * max(1, weeks_ago // len(severities)))
+                pose = ((index % 3 - 1) * 2.5, 1 + (index % 2) * 0.04, index * 9.0, -index * 6.0)
+                data = striae_photo(area.id * 10 + len(view), severity, *DEMO_PHOTO_SIZE, pose=pose,
+                                    brightness=1 + (index % 3 - 1) * 0.06)
+                upload_photo(uploader, area, data, taken_on=min(taken, date.today()), view=view)
+
+
+def load_demo_data(*, only_if_empty: bool, photos: bool = True) -> bool:
     """Create the demo clinics. Returns False when skipped because the database already holds data."""
     if not current_app.config["TRACKER_DEMO_ALLOWED"]:
         raise DemoRefused("Demo accounts are never created by the production configuration.")
@@ -92,8 +120,9 @@ def load_demo_data(*, only_if_empty: bool) -> bool:
     other_practitioner = _user(other, "practitioner@other.example.com", "Dr. Lou Other", Role.PRACTITIONER,
                                "demo-practitioner-pass")
     db.session.flush()
-    for spec in DEMO_PATIENTS:
-        _patient(demo, spec, practitioner)
-    _patient(other, OTHER_PATIENT, other_practitioner)
+    patients = [(_patient(demo, spec, practitioner), practitioner, spec) for spec in DEMO_PATIENTS]
+    patients.append((_patient(other, OTHER_PATIENT, other_practitioner), other_practitioner, OTHER_PATIENT))
     db.session.commit()
+    for patient, uploader, spec in patients if photos else ():
+        _demo_photos(patient, uploader, spec.weeks_ago)
     return True

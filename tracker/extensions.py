@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -34,3 +34,16 @@ def login_limit() -> str:
 def account_limit() -> str:
     """Sign-in attempts per account, whatever the address (TRACKER_ACCOUNT_LIMIT): a soft lockout."""
     return str(current_app.config["TRACKER_ACCOUNT_LIMIT"])
+
+
+def upload_limit() -> str:
+    """Photo uploads per person (TRACKER_UPLOAD_LIMIT); bounds the processing queue too."""
+    return str(current_app.config["TRACKER_UPLOAD_LIMIT"])
+
+
+def person_key() -> str:
+    """Rate-limit key for a signed-in person, whether by browser session or API token."""
+    from flask_login import current_user
+
+    user = getattr(g, "api_user", None) or (current_user if current_user.is_authenticated else None)
+    return f"user:{user.id}" if user is not None else f"ip:{get_remote_address()}"

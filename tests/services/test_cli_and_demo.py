@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tests.factories import login
 from tracker.extensions import db
-from tracker.models import Clinic, Patient, Role, User
+from tracker.models import Clinic, Patient, Photo, PhotoStatus, Role, User
 
 
 def test_create_clinic_bootstraps_an_admin(app, client):
@@ -55,6 +55,11 @@ def test_demo_loads_once_into_an_empty_database(app):
     assert "Demo clinics loaded." in runner.invoke(args=["tracker", "load-demo", "--if-empty"]).output
     assert "not loaded" in runner.invoke(args=["tracker", "load-demo", "--if-empty"]).output
     with app.app_context():
+        alex = db.session.scalars(sa.select(Patient).where(Patient.email == "patient@example.com")).one()
+        photos = db.session.scalars(sa.select(Photo).where(Photo.patient_id == alex.id).order_by(Photo.taken_on)).all()
+        assert len(photos) >= 5 and all(p.status is PhotoStatus.READY for p in photos)
+        assert len({p.taken_on for p in photos}) >= 4, "a dated series"
+    with app.app_context():
         assert db.session.scalars(sa.select(Clinic.slug).order_by(Clinic.slug)).all() == ["demo", "other"]
         demo_patients = db.session.scalar(sa.select(sa.func.count()).select_from(Patient).join(Clinic)
                                           .where(Clinic.slug == "demo"))
@@ -79,13 +84,13 @@ DEMO_LOGINS = [
 
 @pytest.mark.parametrize(("email", "password", "url", "status"), DEMO_LOGINS)
 def test_demo_accounts_sign_in(app, client, email, password, url, status):
-    app.test_cli_runner().invoke(args=["tracker", "load-demo"])
+    app.test_cli_runner().invoke(args=["tracker", "load-demo", "--no-photos"])
     assert login(client, email, password).status_code == 302
     assert client.get(url).status_code == status
 
 
 def test_demo_shows_isolation(app, client):
-    app.test_cli_runner().invoke(args=["tracker", "load-demo"])
+    app.test_cli_runner().invoke(args=["tracker", "load-demo", "--no-photos"])
     login(client, "practitioner@other.example.com", "demo-practitioner-pass")
     page = client.get("/patients/").get_data(as_text=True)
     assert "Robin Clarke" in page and "Alex Morgan" not in page

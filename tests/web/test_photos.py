@@ -389,3 +389,30 @@ def test_display_filename(raw, shown):
     from tracker.photos.services import display_filename
 
     assert display_filename(raw) == shown
+
+
+def test_uploads_are_rate_limited_per_person(app_factory):
+    from tests.factories import build_world, small_jpeg
+
+    app = app_factory(TRACKER_UPLOAD_LIMIT="3 per minute")
+    with app.app_context():
+        world = build_world()
+    client = app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    statuses = [upload(client, world["a"].area_id, small_jpeg(i), headers=headers, taken_on="2026-01-01").status_code
+                for i in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    other = api_token(client, world["admin_x"].email)
+    assert upload(client, world["a"].area_id, small_jpeg(9), headers=other, taken_on="2026-01-01").status_code == 201
+
+
+def test_explicit_date_overrides_exif_but_page_date_is_only_a_fallback(client, world, staff):
+    data = fixture_bytes("color/P1133897_sRGB.jpg")  # EXIF says 2020-03-19
+    api = upload(client, world["a"].area_id, data, headers=staff, taken_on="2026-01-05").get_json()
+    assert (api["taken_on"], api["taken_on_source"]) == ("2026-01-05", "user")
+    login(client, world["prac_x"].email)
+    page = upload(client, world["b"].area_id, data, taken_on="2026-01-05").get_json()["photo"]
+    assert (page["taken_on"], page["taken_on_source"]) == ("2020-03-19", "exif")
+    no_exif = upload(client, world["b"].area_id, fixture_bytes("orientation/Portrait_1.jpg"),
+                     taken_on="2026-01-05").get_json()["photo"]
+    assert (no_exif["taken_on"], no_exif["taken_on_source"]) == ("2026-01-05", "user")

@@ -12,7 +12,7 @@ from tracker.api.openapi import build_spec
 from tracker.api.schemas import area_json, course_json, iso, patient_json, photo_json, user_json
 from tracker.auth import services as auth_services
 from tracker.errors import NotFound, ValidationFailed
-from tracker.extensions import account_limit, limiter, login_limit, submitted_email
+from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
 from tracker.forms_common import form_from_json
 from tracker.models import VARIANTS, Patient, Photo, TreatmentArea, TreatmentCourse
 from tracker.patients import services as patient_services
@@ -155,6 +155,7 @@ def list_photos(area_id: int) -> Any:
 
 
 @bp.post("/areas/<int:area_id>/photos")
+@limiter.limit(upload_limit, key_func=person_key)
 def upload_photo(area_id: int) -> Any:
     area = load(TreatmentArea, area_id, api_user())
     form = UploadForm(formdata=request.form, area=area, meta={"csrf": False})

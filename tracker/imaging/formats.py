@@ -4,6 +4,10 @@ The type comes from magic bytes, then Pillow confirms it while opening with a on
 file can never be handled by a decoder other than the one its first bytes selected (no TIFF, PSD, EPS, SVG,
 PDF, GIF, BMP or ICO parser ever sees upload bytes). The file name and the client's Content-Type are never
 consulted. Every decoder failure on hostile bytes is turned into an :class:`ImageRejected` here.
+
+Once Pillow has vetted a header, two kinds of file skip Pillow's pixel decoder for speed: RGB and grey
+JPEGs are decoded by libjpeg-turbo through OpenCV, HEIC by libheif through pillow-heif, both straight into
+arrays. PNG, WebP and CMYK JPEG are decoded by Pillow.
 """
 
 from __future__ import annotations

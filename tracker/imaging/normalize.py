@@ -2,21 +2,25 @@
 
 One pass, decoding once:
 
-1. limits on the byte count, type from magic bytes, header parsed by exactly one Pillow plugin, pixel limit;
-2. decode, at a reduced scale when the display size allows it (JPEG DCT scaling via ``Image.draft``);
-3. flatten transparency / 16-bit / palette to "RGB", "L" or "CMYK" (see :mod:`.srgb` for the policies);
+1. byte-count limit, type from magic bytes, header parsed by exactly one Pillow plugin, pixel limit;
+2. decode straight into an array, already shrunk where the decoder allows it: RGB and grey JPEGs with a
+   1/2, 1/4 or 1/8 DCT-scaled decode (libjpeg-turbo via OpenCV), CMYK JPEGs the same way through Pillow's
+   ``draft``, HEIC in libheif's own buffer (area-reduced before any copy), PNG and WebP box-reduced in
+   Pillow before they are copied out;
+3. transparency, 16-bit and palettes become "RGB", "L" or "CMYK" (see :mod:`.srgb` for the policies);
 4. area-resize to the display size, *then* convert to sRGB and rotate upright: both are cheap at display
    size and expensive at 12 MP;
-5. encode the display JPEG with every metadata field emptied (no EXIF, GPS, XMP, IPTC, ICC or comment can
-   follow), derive the thumbnail from the display image, and score quality on the display image.
+5. encode the display JPEG from the bare array (nothing to carry metadata over from), derive the thumbnail
+   from the display image, and score quality on it. The SHA-256 of the original is computed alongside.
 
 Display-size rule (:func:`display_size`): with source long side S and target T (default 2048):
 if S <= T the photo keeps its size (never upscaled). Otherwise, if S/k rounded up lands in
 [T - T/16, T] for k = 8, 4 or 2 (largest k first), that is the display long side, because a JPEG then
 decodes straight to it with a 1/k DCT scale and needs no resampling at all (4032 -> 2016, 4000 -> 2000,
-3840 -> 1920, 4096 -> 2048). Otherwise the long side is exactly T. The rule is the same for every format,
-so one photo gets the same display size whether it arrives as HEIC or JPEG (and for other formats an
-integral factor is still the cheapest area resize). The thumbnail has long side min(480, display).
+3840 -> 1920, 4096 -> 2048). Otherwise the long side is exactly T, decoded at the smallest DCT scale that
+stays above it and area-resampled from there (3264 -> 2048 from a full decode; 5712 -> 2048 from 2856).
+The rule is the same for every format, so one photo gets the same display size whether it arrives as HEIC
+or JPEG. The short side is scaled in proportion; the thumbnail is the display image fitted into 480 px.
 """
 
 from __future__ import annotations
@@ -76,10 +80,18 @@ def normalize(
     jpeg_quality: int = 88,
 ) -> NormalizedPhoto:
     """Validate an upload and build its display and thumbnail JPEGs; raises ImageRejected."""
+    fmt = formats.detect(data, limits)
     sha256 = _sha256_alongside(data)
-    decoded, size = _decode(data, limits, display_long_side)
+    decoded, size = _decode(data, fmt, limits, display_long_side)
     display = _upright_srgb(decoded, size)
-    thumb = area_resize(display, fit_long_side(_size_of(display), thumb_long_side))
+    # One reduction of the display image serves the quality scores and, when it is large enough, the
+    # thumbnail (area-averaging it again gives the same thumbnail). Its size follows the display-size rule
+    # too: a 2016-px display halves exactly to 1008 px, which is cheaper than resampling to 1024 px and
+    # does not smooth away the detail the blur score measures.
+    analysis, _ = display_size(_size_of(display), ANALYSIS_LONG_SIDE)
+    preview = area_resize(display, analysis)
+    thumb_size = fit_long_side(_size_of(display), thumb_long_side)
+    thumb = area_resize(preview if max(thumb_size) <= max(analysis) else display, thumb_size)
     width, height = decoded.facts.upright_size(decoded.original_size)
     return NormalizedPhoto(
         format=decoded.fmt,
@@ -92,7 +104,7 @@ def normalize(
         taken_at=decoded.facts.taken_at,
         sha256=sha256(),
         source_profile=decoded.colour.description,
-        quality=assess(_analysis_grey(display)),
+        quality=assess(cv2.cvtColor(preview, cv2.COLOR_RGB2GRAY)),
     )
 
 
@@ -102,7 +114,8 @@ def reencode_jpeg(image_bytes: bytes, *, max_long_side: int | None = None, quali
     Goes through the same vetting and pipeline as :func:`normalize`, so it is also safe (and correct, upright
     sRGB) if handed an original upload. The long side follows :func:`display_size` with ``max_long_side``.
     """
-    decoded, size = _decode(image_bytes, Limits(), max_long_side)
+    limits = Limits()
+    decoded, size = _decode(image_bytes, formats.detect(image_bytes, limits), limits, max_long_side)
     return encode_jpeg(_upright_srgb(decoded, size), quality)
 
 
@@ -171,8 +184,7 @@ def _sha256_alongside(data: bytes) -> Callable[[], str]:
     return collect
 
 
-def _decode(data: bytes, limits: Limits, long_side: int | None) -> tuple[_Decoded, tuple[int, int]]:
-    fmt = formats.detect(data, limits)
+def _decode(data: bytes, fmt: str, limits: Limits, long_side: int | None) -> tuple[_Decoded, tuple[int, int]]:
     with formats.guarded(limits):
         with formats.open_image(data, fmt, limits) as im:
             original_size = im.size
@@ -194,8 +206,9 @@ def _decode_pixels(
         return area_resize(pixels, size), mode
     if fmt == "jpeg" and im.mode in formats.OPENCV_JPEG_MODES:
         return formats.decode_jpeg(data, im.mode, reduction), im.mode
-    if fmt == "jpeg" and reduction > 1:  # CMYK: Pillow knows Adobe's inverted CMYK, and we need raw CMYK
-        # Pillow picks the largest DCT scale (1/2, 1/4, 1/8) that keeps the image at least this big.
+    if fmt == "jpeg" and reduction > 1:
+        # CMYK stays with Pillow, which undoes Adobe's inverted CMYK and keeps the raw values an ICC
+        # transform needs. It picks the largest DCT scale that keeps the image at least this big.
         im.draft(im.mode, (max(1, im.width // reduction), max(1, im.height // reduction)))
     im.load()
     working = working_image(im)
@@ -209,13 +222,6 @@ def _upright_srgb(decoded: _Decoded, size: tuple[int, int]) -> np.ndarray:
     # Resize before the colour conversion and the rotation: both then touch 4x fewer pixels or more.
     resized = area_resize(decoded.pixels, size)
     return decoded.facts.upright(decoded.colour.convert(resized))
-
-
-def _analysis_grey(display: np.ndarray) -> np.ndarray:
-    # The display-size rule again, at the analysis size: a 2016-px display halves exactly to 1008 px,
-    # where a resampling to 1024 px would cost more and smooth away some of the detail being measured.
-    size, _ = display_size(_size_of(display), ANALYSIS_LONG_SIDE)
-    return area_resize(cv2.cvtColor(display, cv2.COLOR_RGB2GRAY), size)
 
 
 def _size_of(pixels: np.ndarray) -> tuple[int, int]:

@@ -10,10 +10,10 @@ averaged away at 480 px. Known limit: the score also falls with contrast, so a s
 low-texture subject can be called blurred although it is sharp (we tried normalising by brightness; it
 mostly amplified sensor noise in dark photos). That is acceptable for an advisory warning.
 
-Calibration (pinned by tests/unit/imaging/test_quality.py): the sharp fixture photos score 95-1700 and the
-synthetic skin photos 35-50; a Gaussian blur of sigma 2 px on a 1600-px synthetic photo brings it under 4,
-and sigma 4 px on the 700-2000 px fixture photos brings them to 4-10 (on the 3264-px iPhone photo, where
-that blur is mild at display size, to 32). Clipping: the fixture photos clip at most 7% of pixels at either
+Calibration (pinned by tests/unit/imaging/test_quality.py): the sharp fixture photos score 95-1250 and the
+synthetic skin photos 20-35; a Gaussian blur of sigma 2 px on a 1600-px synthetic photo brings it under 3.5,
+and sigma 4 px on the 700-2000 px fixture photos brings them to 2-10 (on the 3264-px iPhone photo, where
+that blur is mild at display size, to 31). Clipping: the fixture photos clip at most 7% of pixels at either
 end; a quarter of the frame blown out or crushed is what we call badly exposed.
 """
 
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Callers may hand over an image already reduced by a power of two to within 1/16 below this (see
-# normalize._analysis_grey); anything larger is area-resampled to exactly this long side.
+# normalize() hands over an image already reduced by a power of two to within 1/16 below this (its
+# display-size rule); anything larger is area-resampled to exactly this long side.
 ANALYSIS_LONG_SIDE = 1024
 BLUR_THRESHOLD = 12.0
 HIGHLIGHT_LEVEL = 250

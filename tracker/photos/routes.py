@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from tracker.api.schemas import photo_json
 from tracker.errors import DomainError, NotFound, json_error
+from tracker.extensions import limiter, person_key, upload_limit
 from tracker.models import VARIANTS, Photo, TreatmentArea
 from tracker.photos import bp, services
 from tracker.photos.forms import PhotoEditForm, UploadForm
@@ -39,6 +40,7 @@ def _wants_json() -> bool:
 
 
 @bp.post("/area/<int:area_id>")
+@limiter.limit(upload_limit, key_func=person_key)
 def upload(area_id: int) -> Any:
     """Many files from a plain form (results flashed), or one file per request from upload.js (JSON)."""
     area = load(TreatmentArea, area_id, current_user)
@@ -59,8 +61,9 @@ def upload(area_id: int) -> Any:
 
 
 def _upload(area: TreatmentArea, form: UploadForm, storage_file: Any) -> services.UploadResult:
+    # The page's date is a fallback for photos without their own date, as its label says.
     return services.upload_photo(current_user, area, storage_file.read(), filename=storage_file.filename,
-                                 taken_on=form.taken_on.data, view=form.view.data or None,
+                                 fallback_taken_on=form.taken_on.data, view=form.view.data or None,
                                  note=form.note.data or "")
 
 

@@ -89,18 +89,24 @@ def _check_taken_on(value: date, area: TreatmentArea, field_name: str = "taken_o
         raise ValidationFailed(msg, fields={field_name: msg})
 
 
-def _resolve_taken_on(given: date | None, exif: datetime | None, area: TreatmentArea) -> tuple[date, str]:
+def _resolve_taken_on(given: date | None, exif: datetime | None, area: TreatmentArea,
+                      fallback: date | None) -> tuple[date, str]:
+    """An explicit date wins; then the photo's own (plausible) date; then the fallback; else ask."""
     if given is not None:
         _check_taken_on(given, area)
         return given, "user"
     if exif is not None:
         try:
             _check_taken_on(exif.date(), area)
+            return exif.date(), "exif"
         except ValidationFailed:
-            msg = f"The photo says it was taken on {exif.date().isoformat()}, which cannot be right. " \
-                  "Enter the day it was taken."
-            raise ValidationFailed(msg, fields={"taken_on": msg}) from None
-        return exif.date(), "exif"
+            if fallback is None:
+                msg = f"The photo says it was taken on {exif.date().isoformat()}, which cannot be right. " \
+                      "Enter the day it was taken."
+                raise ValidationFailed(msg, fields={"taken_on": msg}) from None
+    if fallback is not None:
+        _check_taken_on(fallback, area)
+        return fallback, "user"
     msg = "This photo carries no date. Enter the day it was taken."
     raise ValidationFailed(msg, fields={"taken_on": msg})
 
@@ -130,8 +136,12 @@ def queue_configured() -> bool:
 
 
 def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str | None = None,
-                 taken_on: date | None = None, view: str | None = None, note: str = "") -> UploadResult:
-    """Accept one photo for an area the actor may see. One transaction; nothing left behind on failure."""
+                 taken_on: date | None = None, view: str | None = None, note: str = "",
+                 fallback_taken_on: date | None = None) -> UploadResult:
+    """Accept one photo for an area the actor may see. One transaction; nothing left behind on failure.
+
+    ``taken_on`` overrides the photo's own date; ``fallback_taken_on`` is used only when it has none.
+    """
     authorize(actor, "photos.upload")
     if len(note) > MAX_NOTE:
         raise ValidationFailed(f"Keep the note under {MAX_NOTE} characters.", fields={"note": "Too long."})
@@ -144,7 +154,7 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
         probe = result if result is not None else imaging.probe(data, limits())
     except imaging.ImageRejected as exc:
         raise _as_domain_error(exc) from None
-    day, source = _resolve_taken_on(taken_on, probe.taken_at, area)
+    day, source = _resolve_taken_on(taken_on, probe.taken_at, area, fallback_taken_on)
     existing = find_duplicate(area, probe.sha256)
     if existing is not None:
         raise _duplicate_error(existing)

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from tracker.imaging import ImageRejected, Limits, normalize, sniff_format, strip_check
+from tracker.imaging import ImageRejected, Limits, formats, normalize, sniff_format, strip_check
 from tracker.imaging.formats import open_image
 
 from .helpers import encoded, fixture_bytes, noise_image
@@ -35,7 +35,7 @@ def png_chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def png_header_only(width: int, height: int) -> bytes:
-    """A few-hundred-byte PNG declaring ``width`` x ``height``, with one scanline's worth of pixel data."""
+    """A PNG of a few dozen bytes that declares ``width`` x ``height`` and carries a token IDAT."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(bytes(1 + 3 * min(width, 64)))
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
@@ -92,14 +92,22 @@ def test_upload_over_the_byte_limit_is_413_with_the_real_limit_in_the_message() 
 
 
 def test_pixel_limit_is_checked_from_the_header_before_any_decode(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_decoding(self: ImageFile.ImageFile) -> None:
+    def no_decoding(*args: object) -> None:
         raise AssertionError("pixels were decoded")
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    monkeypatch.setattr(formats, "decode_jpeg", no_decoding)
+    monkeypatch.setattr(formats, "decode_heif", no_decoding)
     small_limit = Limits(max_pixels=1000)
     message = "Image dimensions too large (max 1000 pixels)."
-    assert_rejected(encoded(noise_image(64, 48), "PNG"), "too_many_pixels", 400, message, small_limit)
-    assert_rejected(png_header_only(100, 100), "too_many_pixels", 400, message, small_limit)
+    for photo in (
+        encoded(noise_image(64, 48), "PNG"),
+        png_header_only(100, 100),
+        encoded(noise_image(64, 48), "JPEG"),
+        encoded(noise_image(64, 48), "WEBP"),
+        fixture_bytes("heic/xiaomi.heic"),
+    ):
+        assert_rejected(photo, "too_many_pixels", 400, message, small_limit)
 
 
 @pytest.mark.parametrize("size", [(100_000, 100_000), (20_000, 20_000), (9_000, 9_000)])

@@ -12,7 +12,7 @@ from tracker.imaging import normalize
 from tracker.imaging.quality import BLURRED, OVER_EXPOSED, UNDER_EXPOSED, assess
 from tracker.imaging.synthetic import striae_photo
 
-from .helpers import fixture_bytes
+from .helpers import decoded, fixture_bytes
 
 SHARP = [
     "orientation/Landscape_1.jpg",
@@ -82,7 +82,7 @@ def test_over_exposed_synthetic_photo_warns_but_is_accepted() -> None:
 
 
 def test_grey_and_rgb_input_score_alike() -> None:
-    pixels = np.asarray(Image.open(io.BytesIO(fixture_bytes("color/P1133897_sRGB.jpg"))).convert("RGB"))
+    pixels = decoded(fixture_bytes("color/P1133897_sRGB.jpg"))
     grey = np.asarray(Image.fromarray(pixels).convert("L"))
     assert abs(assess(pixels).blur - assess(grey).blur) / assess(grey).blur < 0.05
 
