@@ -2,11 +2,18 @@
 
 Run from the repository root: ``.venv/bin/python bench/bench_imaging.py``. Prints one ``name=value`` line per
 figure (lines starting with '#' are comments). Not a test: numbers depend on the machine and its load, so
-every timing is the median of interleaved runs, and ratios compare runs made side by side.
+every timing is a median over short blocks of runs taken in turn (see :func:`medians`), and each ratio
+compares jobs measured side by side in the same rounds.
 
 The test photo is built in this run: a 4032x3024 JPEG, quality 92, EXIF orientation 6, with the Display P3
 profile taken from fixtures/heic/arrow.heic, and real photographic detail (fixtures/gps/iphone_hdr_NO.jpg
 mirror-tiled to size, plus mild sensor-like noise). A twin without the profile measures the sRGB path.
+
+Floors: Pillow ``open`` + ``load`` of the full image for JPEG; for HEIC, pillow-heif's decode of
+fixtures/heic/arrow.heic into an array (the stricter floor: it skips the copy into a Pillow image).
+The naive pipeline is Pillow only: full decode, exif_transpose, ImageCms at full size, LANCZOS to 2048
+and 480, both saved. PSNR compares our decoded display JPEG with an exact reference (full decode,
+exif_transpose, full-size ImageCms to sRGB, LANCZOS to the same size, not re-encoded).
 
 Targets: normalize_ratio <= 1.6, normalize_ratio_srgb <= 1.2, normalize_ratio_heic <= 1.3,
 display_psnr_db >= 36, peak_rss_mb_per_photo <= 150.
@@ -44,7 +51,8 @@ SRGB = ImageCms.createProfile("sRGB")
 
 
 def build_photo(with_profile: bool) -> bytes:
-    source = np.asarray(Image.open(FIXTURES / "gps" / "iphone_hdr_NO.jpg").convert("RGB"))
+    with Image.open(FIXTURES / "gps" / "iphone_hdr_NO.jpg") as photo:
+        source = np.asarray(photo.convert("RGB"))
     pad_y, pad_x = HEIGHT - source.shape[0], WIDTH - source.shape[1]
     tiled = cv2.copyMakeBorder(source, 0, pad_y, 0, pad_x, cv2.BORDER_REFLECT)
     noise = np.random.default_rng(7).normal(0, 2.0, tiled.shape)
@@ -96,8 +104,9 @@ def medians(jobs: dict[str, Callable[[], object]], rounds: int = ROUNDS) -> dict
     """Median wall time in ms per job, from ``rounds`` short blocks per job taken in turn.
 
     The first run of every block is not timed: it brings the allocator and the caches to that job's own
-    steady state (a plain 12 MP decode always maps and faults in 48 MB afresh; our pipeline reuses freed
-    heap). Alternating blocks still spread load spikes from other processes over all jobs alike.
+    steady state, as when a worker runs the same job back to back (measured on this VM, a page fault costs
+    microseconds, and whichever job ran just before decides how many the next one takes). Alternating the
+    blocks still spreads load spikes from other processes over all jobs alike.
     """
     samples: dict[str, list[float]] = {name: [] for name in jobs}
     for _ in range(rounds):
@@ -116,7 +125,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def display_psnr(data: bytes) -> float:
-    ours = np.asarray(Image.open(io.BytesIO(normalize(data).display)).convert("RGB"))
+    with Image.open(io.BytesIO(normalize(data).display)) as display:
+        ours = np.asarray(display.convert("RGB"))
     with Image.open(io.BytesIO(data)) as im:
         reference = _exact_upright_srgb(im).resize(
             (ours.shape[1], ours.shape[0]), Image.Resampling.LANCZOS
@@ -128,6 +138,7 @@ def display_psnr(data: bytes) -> float:
 # and exec, so a child of this (by then large) benchmark would report the parent's peak instead of its own.
 _RSS_PROBE = """
 import re, sys
+from pathlib import Path
 from tracker.imaging import normalize
 
 def peak_kib():
@@ -135,7 +146,7 @@ def peak_kib():
         return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
 
 base = peak_kib()
-data = open(sys.argv[1], "rb").read()
+data = Path(sys.argv[1]).read_bytes()
 normalize(data)
 print((peak_kib() - base) / 1024)
 """
@@ -171,7 +182,7 @@ def main() -> None:
     p3 = build_photo(with_profile=True)
     srgb = build_photo(with_profile=False)
     heic = (FIXTURES / "heic" / "arrow.heic").read_bytes()
-    runs = f"median of {ROUNDS} blocks x {BLOCK} runs (naive and HEIC: 3 x {BLOCK})"
+    runs = f"medians of {ROUNDS} blocks x {BLOCK} runs (naive: 3 x {BLOCK})"
     print(f"# 4032x3024 q92 orientation 6: {len(p3)} bytes with Display P3, {len(srgb)} without; {runs}")
 
     jpeg = medians(
@@ -183,7 +194,7 @@ def main() -> None:
         }
     )
     jpeg |= medians({"naive": lambda: naive_pipeline(p3)}, rounds=3)
-    heif = medians({"floor": lambda: heif_decode(heic), "normalize": lambda: normalize(heic)}, rounds=3)
+    heif = medians({"floor": lambda: heif_decode(heic), "normalize": lambda: normalize(heic)})
 
     figures = {
         "decode_floor_ms": jpeg["floor"],

@@ -162,3 +162,37 @@ def add_photos(world: World) -> None:
         uploader = db.session.get(User, person.user_id)
         result = upload_photo(uploader, area, small_jpeg(index), taken_on=date(2026, 1, 10 + index))
         person.photo_id = result.photo.id
+
+
+def make_session(course_id: int, number: int, performed_on: Any) -> Any:
+    from tracker.models import TreatmentSession
+
+    course = db.session.get(TreatmentCourse, course_id)
+    session = TreatmentSession(patient_id=course.patient_id, course_id=course.id, number=number,
+                               performed_on=performed_on, modality=course.modality)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def make_photo_row(area_id: int, taken_on: Any, view: str | None = "front", **extra: Any) -> Any:
+    """A photo row without bytes, for tests of queries and ordering (not for serving)."""
+    import uuid
+
+    from tracker.models import Photo, PhotoStatus, View
+
+    area = db.session.get(TreatmentArea, area_id)
+    photo = Photo(patient_id=area.patient_id, area_id=area.id, storage_id=uuid.uuid4().hex, taken_on=taken_on,
+                  view=View(view) if view else None, original_format="jpeg", original_size=1,
+                  sha256=uuid.uuid4().hex + uuid.uuid4().hex, width=400, height=300, status=PhotoStatus.READY,
+                  display_width=400, display_height=300, **extra)
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def striae(seed: int, severity: float, pose: tuple[float, float, float, float] = (0, 1, 0, 0),
+           size: tuple[int, int] = (800, 600)) -> bytes:
+    from tracker.imaging.synthetic import striae_photo
+
+    return striae_photo(seed, severity, size[0], size[1], pose=pose)

@@ -93,9 +93,11 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.cli import register_cli
     from tracker.main import bp as main_bp
     from tracker.patients import bp as patients_bp
+    from tracker.outcomes import bp as outcomes_bp
     from tracker.photos import bp as photos_bp
+    from tracker.timeline import bp as timeline_bp
 
-    for bp in (main_bp, auth_bp, patients_bp, photos_bp, admin_bp, api_bp):
+    for bp in (main_bp, auth_bp, patients_bp, photos_bp, timeline_bp, outcomes_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     register_cli(app)
 

@@ -79,3 +79,23 @@ def purge_deleted_command(days: int) -> None:
     from tracker.photos.maintenance import purge_deleted
 
     click.echo(f"purged {purge_deleted(older_than=timedelta(days=days))} deleted photo(s)")
+
+
+@tracker_cli.command("realign")
+@click.option("--area", "area_id", type=int, default=None, help="Only this area (default: every area).")
+def realign_command(area_id: int | None) -> None:
+    """Align every processed photo to its view's baseline again (after an upgrade of the method, say)."""
+    import sqlalchemy as sa
+
+    from tracker.extensions import db
+    from tracker.models import Photo, PhotoStatus
+    from tracker.photos.alignment import realign_group
+
+    stmt = sa.select(Photo.area_id, Photo.view).where(Photo.deleted_at.is_(None), Photo.status == PhotoStatus.READY)
+    if area_id is not None:
+        stmt = stmt.where(Photo.area_id == area_id)
+    counts: dict[str, int] = {}
+    for area, view in db.session.execute(stmt.distinct()).all():
+        for status in realign_group(area, view.value if view else "").values():
+            counts[status.value] = counts.get(status.value, 0) + 1
+    click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no photos")

@@ -15,7 +15,7 @@ from flask import current_app
 from tracker.auth.passwords import hash_password
 from tracker.extensions import db
 from tracker.models import (
-    BodyRegion, Clinic, CourseArea, Modality, Patient, Role, TreatmentArea, TreatmentCourse, User,
+    BodyRegion, Clinic, CourseArea, Modality, Patient, Role, TreatmentArea, TreatmentCourse, TreatmentSession, User,
 )
 
 
@@ -65,12 +65,21 @@ def _patient(clinic: Clinic, spec: DemoPatient, practitioner: User) -> Patient:
              for name, region, views in spec.areas]
     db.session.add_all(areas)
     db.session.flush()
-    db.session.add(TreatmentCourse(
+    course = TreatmentCourse(
         patient_id=patient.id, indication="Striae distensae", modality=Modality.STEM_CELL_INJECTION,
         planned_sessions=3, interval_weeks=6, start_date=date.today() - timedelta(weeks=spec.weeks_ago),
         created_by_id=practitioner.id,
         area_links=[CourseArea(area_id=a.id, patient_id=patient.id) for a in areas],
-    ))
+    )
+    db.session.add(course)
+    db.session.flush()
+    for number in range(1, course.planned_sessions + 1):
+        # Sessions fall a few days after the photos of the same visit series, every interval_weeks.
+        performed = course.start_date + timedelta(weeks=(number - 1) * course.interval_weeks, days=1)
+        if performed <= date.today():
+            db.session.add(TreatmentSession(patient_id=patient.id, course_id=course.id, number=number,
+                                            performed_on=performed, modality=course.modality,
+                                            notes="Demo session.", practitioner_id=practitioner.id))
     _user(clinic, spec.email, spec.name, Role.PATIENT, spec.password, patient)
     return patient
 

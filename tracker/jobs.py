@@ -47,6 +47,17 @@ def enqueue_processing(photo_id: int) -> None:
                     description=f"process photo {photo_id}")
 
 
+def enqueue_realign(area_id: int, view_key: str) -> None:
+    queue().enqueue(realign_job, area_id, view_key, job_timeout=900, description=f"realign area {area_id}")
+
+
+def realign_job(area_id: int, view_key: str) -> int:
+    from tracker.photos.alignment import realign_group
+
+    with _app().app_context():
+        return len(realign_group(area_id, view_key))
+
+
 def process_photo_job(photo_id: int) -> str:
     """Entry point in the worker process."""
     from tracker.photos.services import mark_failed, process_photo

@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "invitations.view": STAFF,
     # Patients photograph their own areas; staff any area of their clinic (visibility decides which).
     "photos.upload": EVERYONE,
+    # Choosing a view's baseline and re-running alignment are clinical judgements.
+    "photos.align": STAFF,
+    "sessions.record": STAFF,
 }
 
 

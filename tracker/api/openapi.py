@@ -93,6 +93,12 @@ SCHEMAS: dict[str, Schema] = {
         "quality": _obj({"blur": nullable({"type": "number"}), "clipped_highlights": nullable({"type": "number"}),
                          "clipped_shadows": nullable({"type": "number"}),
                          "warnings": {"type": "array", "items": STR}}),
+        "alignment": _obj({
+            "status": {"type": "string", "enum": ["pending", "baseline", "aligned", "failed"]},
+            "aligned_to": nullable(ID), "reason": nullable(STR), "inliers": nullable(INT),
+            "matrix": nullable({"type": "array", "items": {"type": "array", "items": {"type": "number"}},
+                                "description": "3x3 homography: display pixels of this photo -> baseline's"}),
+            "method": nullable(STR)}),
         "images": {"type": "object", "additionalProperties": STR,
                    "description": "URLs of the variants available now (display and thumb once ready)"},
         "warnings": {"type": "array", "items": STR, "description": "Quality advice (upload response only)"},
@@ -104,6 +110,24 @@ SCHEMAS: dict[str, Schema] = {
         "view": {"type": "string", "enum": View.codes(), "description": "One of the area's views"},
         "note": {"type": "string", "maxLength": 2000},
     }, ["file"]),
+    "Session": _obj({
+        "id": ID, "patient_id": ID, "course_id": ID, "number": {"type": "integer", "minimum": 1},
+        "performed_on": DATE, "modality": {"type": "string", "enum": Modality.codes()}, "notes": STR,
+        "practitioner_id": nullable(ID), "created_at": DATETIME,
+    }, ["id", "course_id", "number", "performed_on", "modality"]),
+    "Timeline": _obj({
+        "area": ref("Area"),
+        "events": {"type": "array", "description": "In date order; on the same day photos come before a session "
+                                                   "(photos at a visit are taken before treatment).",
+                   "items": {"oneOf": [
+                       {"allOf": [ref("Photo"), _obj({
+                           "type": {"const": "photo"}, "aligned": {"type": "boolean"},
+                           "is_baseline": {"type": "boolean"}, "days_since_baseline": nullable(INT),
+                           "days_since_session": nullable(INT), "after_session": nullable(INT)},
+                           ["type", "aligned"])]},
+                       {"allOf": [ref("Session"), _obj({"type": {"const": "session"}}, ["type"])]},
+                   ]}},
+    }, ["area", "events"]),
     "PhotoPatch": _obj({
         "taken_on": DATE, "view": nullable({"type": "string", "enum": View.codes()}),
         "note": {"type": "string", "maxLength": 2000},
@@ -214,11 +238,23 @@ PATHS: dict[str, Schema] = {
     "/api/v1/photos/{photo_id}/image/{variant}": {"get": op(
         "The bytes of a variant", "200", {"type": "string", "format": "binary"}, "404", "409",
         params=[path_id("photo_id"), {"name": "variant", "in": "path", "required": True,
-                                      "schema": {"type": "string", "enum": ["display", "thumb", "original"]}},
+                                      "schema": {"type": "string",
+                                                 "enum": ["display", "thumb", "original", "aligned", "adjusted"]}},
                 {"name": "If-None-Match", "in": "header", "required": False, "schema": STR}],
         content="image/*",
-        description="display/thumb: our re-encoded JPEGs; original: the uploaded bytes as an attachment. "
-                    "Cache-Control private, no-cache with an ETag (304 when unchanged); 409 while processing.")},
+        description="display/thumb: our re-encoded JPEGs; original: the uploaded bytes as an attachment; "
+                    "aligned: drawn on the view baseline's canvas; adjusted: aligned, with exposure and white "
+                    "balance matched to the baseline. Cache-Control private, no-cache with an ETag (304 when "
+                    "unchanged); 409 while processing or when the photo could not be aligned.")},
+    "/api/v1/areas/{area_id}/timeline": {"get": op(
+        "Photos and sessions of an area on one time axis", "200", ref("Timeline"), "404",
+        params=[path_id("area_id")])},
+    "/api/v1/photos/{photo_id}/baseline": {"post": op(
+        "Make this photo its view's baseline (staff); the view is realigned to it", "200", ref("Photo"), "403",
+        "404", "409", params=[path_id("photo_id")])},
+    "/api/v1/photos/{photo_id}/align": {"post": op(
+        "Align this photo to its view's baseline again (staff)", "200", ref("Photo"), "403", "404", "409",
+        params=[path_id("photo_id")])},
 }
 
 

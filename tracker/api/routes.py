@@ -9,7 +9,7 @@ from flask import Response, current_app, jsonify, request, url_for
 from tracker.api import bp
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
 from tracker.api.openapi import build_spec
-from tracker.api.schemas import area_json, course_json, iso, patient_json, photo_json, user_json
+from tracker.api.schemas import area_json, course_json, iso, patient_json, photo_json, timeline_json, user_json
 from tracker.auth import services as auth_services
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
@@ -21,6 +21,7 @@ from tracker.photos import services as photo_services
 from tracker.photos.forms import PhotoPatchForm, UploadForm
 from tracker.photos.serving import image_response
 from tracker.security import authorize, load
+from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
 
 bp.before_request(authenticate_request)
@@ -206,3 +207,24 @@ def photo_image(photo_id: int, variant: str) -> Any:
         raise NotFound()
     photo = _live_photo(photo_id)
     return image_response(photo_services.read_variant(photo, variant), attachment=variant == "original")
+
+
+
+# --- timeline and alignment -----------------------------------------------------------------------
+
+@bp.get("/areas/<int:area_id>/timeline")
+def area_timeline(area_id: int) -> Any:
+    area = load(TreatmentArea, area_id, api_user())
+    return jsonify(timeline_json(build_timeline(api_user(), area)))
+
+
+@bp.post("/photos/<int:photo_id>/baseline")
+def pin_baseline(photo_id: int) -> Any:
+    authorize(api_user(), "photos.align")
+    return jsonify(photo_json(photo_services.pin_baseline(api_user(), _live_photo(photo_id))))
+
+
+@bp.post("/photos/<int:photo_id>/align")
+def realign_photo(photo_id: int) -> Any:
+    authorize(api_user(), "photos.align")
+    return jsonify(photo_json(photo_services.rerun_alignment(api_user(), _live_photo(photo_id))))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from tracker.models import Patient, Photo, PhotoStatus, TreatmentArea, TreatmentCourse, User
+from tracker.models import (
+    AlignmentStatus, Patient, Photo, PhotoStatus, TreatmentArea, TreatmentCourse, TreatmentSession, User,
+)
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -57,6 +59,35 @@ def photo_json(photo: Photo, *, image_endpoint: str = "api.photo_image") -> dict
         "created_at": iso(photo.created_at), "processed_at": iso(photo.processed_at),
         "quality": {"blur": photo.blur, "clipped_highlights": photo.clipped_highlights,
                     "clipped_shadows": photo.clipped_shadows, "warnings": list(photo.quality_warnings or [])},
+        "alignment": {"status": photo.alignment.value, "aligned_to": photo.aligned_to_id,
+                      "reason": photo.alignment_reason or None, "inliers": photo.alignment_inliers,
+                      "matrix": photo.alignment_matrix, "method": photo.alignment_method or None},
         "images": {variant: url_for(image_endpoint, photo_id=photo.id, variant=variant)
-                   for variant in (("display", "thumb", "original") if ready else ("original",))},
+                   for variant in _available_variants(photo)},
     }
+
+
+def _available_variants(photo: Photo) -> tuple[str, ...]:
+    if photo.status is not PhotoStatus.READY:
+        return ("original",)
+    if photo.alignment in (AlignmentStatus.ALIGNED, AlignmentStatus.BASELINE):
+        return ("display", "thumb", "original", "aligned", "adjusted")
+    return ("display", "thumb", "original")
+
+
+def session_json(session: TreatmentSession) -> dict[str, Any]:
+    return {"id": session.id, "patient_id": session.patient_id, "course_id": session.course_id,
+            "number": session.number, "performed_on": iso(session.performed_on), "modality": session.modality.value,
+            "notes": session.notes, "practitioner_id": session.practitioner_id, "created_at": iso(session.created_at)}
+
+
+def timeline_json(timeline: Any) -> dict[str, Any]:
+    events: list[dict[str, Any]] = []
+    for event in timeline.events:
+        if event.kind == "session":
+            events.append({"type": "session", **session_json(event.session)})
+        else:
+            events.append({"type": "photo", **photo_json(event.photo), "aligned": event.aligned,
+                           "is_baseline": event.is_baseline, "days_since_baseline": event.days_since_baseline,
+                           "days_since_session": event.days_since_session, "after_session": event.after_session})
+    return {"area": area_json(timeline.area), "events": events}

@@ -20,4 +20,5 @@ def home() -> Any:
         return redirect(url_for("patients.index"))
     patient = load(Patient, current_user.patient_id, current_user)
     areas, courses = patient_services.load_chart(patient)
-    return render_template("main/patient_home.html", patient=patient, areas=areas, courses=courses)
+    return render_template("main/patient_home.html", patient=patient, areas=areas, courses=courses,
+                           sessions_by_course=patient_services.sessions_by_course(patient))

@@ -2,12 +2,14 @@
 
 from tracker.models.base import Base, utcnow
 from tracker.models.clinic import Clinic
-from tracker.models.photo import VARIANTS, Photo, PhotoStatus
+from tracker.models.photo import VARIANTS, AlignmentStatus, Photo, PhotoStatus, ViewBaseline
+from tracker.models.session import TreatmentSession
 from tracker.models.patient import CourseArea, Patient, TreatmentArea, TreatmentCourse
 from tracker.models.user import ApiToken, Invitation, LoginSession, PasswordReset, Role, User
 from tracker.models.vocab import BodyRegion, Modality, View
 
 __all__ = [
     "ApiToken", "Base", "BodyRegion", "Clinic", "CourseArea", "Invitation", "LoginSession", "Modality",
-    "PasswordReset", "Patient", "Photo", "PhotoStatus", "VARIANTS", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
+    "AlignmentStatus", "PasswordReset", "Patient", "Photo", "PhotoStatus", "VARIANTS", "ViewBaseline",
+    "TreatmentSession", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
 ]

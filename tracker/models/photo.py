@@ -25,7 +25,16 @@ class PhotoStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-VARIANTS = ("display", "thumb", "original")
+class AlignmentStatus(enum.StrEnum):
+    PENDING = "pending"      # not yet tried (still processing, or waiting for a baseline)
+    BASELINE = "baseline"    # this photo is its view's baseline: everything else is aligned onto it
+    ALIGNED = "aligned"      # registered to the baseline; the aligned derivative exists
+    FAILED = "failed"        # could not be aligned; shown unaligned and flagged, never warped
+
+
+VARIANTS = ("display", "thumb", "original", "aligned", "adjusted")
+DERIVED_KEYS = {"original": "original", "display": "display.jpg", "thumb": "thumb.jpg", "aligned": "aligned.jpg",
+                "adjusted": "adjusted.jpg", "features": "features.npz"}
 
 
 def new_storage_id() -> str:
@@ -73,6 +82,16 @@ class Photo(Base):
     clipped_shadows: Mapped[float | None]
     quality_warnings: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
+    alignment: Mapped[AlignmentStatus] = mapped_column(str_enum(AlignmentStatus, "alignment_status"),
+                                                       default=AlignmentStatus.PENDING)
+    aligned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("photos.id", ondelete="SET NULL"))
+    alignment_matrix: Mapped[list[list[float]] | None] = mapped_column(sa.JSON)
+    alignment_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    alignment_inliers: Mapped[int | None]
+    alignment_method: Mapped[str] = mapped_column(sa.String(40), default="")
+    aligned_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    adjusted_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
@@ -82,9 +101,29 @@ class Photo(Base):
                                                foreign_keys="Photo.area_id", viewonly=True)
 
     def key(self, variant: str) -> str:
-        suffix = {"original": "original", "display": "display.jpg", "thumb": "thumb.jpg"}[variant]
-        return f"photos/{self.storage_id}/{suffix}"
+        return f"photos/{self.storage_id}/{DERIVED_KEYS[variant]}"
 
     @property
     def is_ready(self) -> bool:
         return self.status is PhotoStatus.READY
+
+    @property
+    def view_key(self) -> str:
+        """Photos are aligned within one view; photos without a view form their own group."""
+        return self.view.value if self.view else ""
+
+
+class ViewBaseline(Base):
+    """A practitioner's choice of baseline for one area and view (otherwise the earliest photo is)."""
+
+    __tablename__ = "view_baselines"
+    __owner__ = "patient"
+    __table_args__ = (sa.UniqueConstraint("area_id", "view_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("treatment_areas.id"))
+    view_key: Mapped[str] = mapped_column(sa.String(24))
+    photo_id: Mapped[int] = mapped_column(sa.ForeignKey("photos.id", ondelete="CASCADE"))
+    chosen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)

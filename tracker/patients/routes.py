@@ -58,6 +58,7 @@ def chart(patient_id: int) -> Any:
     patient = load(Patient, patient_id, current_user)
     areas, courses = services.load_chart(patient)
     return render_template("patients/chart.html", patient=patient, areas=areas, courses=courses,
+                           sessions_by_course=services.sessions_by_course(patient),
                            staff=can(current_user, "areas.create"))
 
 

@@ -14,7 +14,7 @@ from tracker.auth.services import SentInvitation, create_invitation, normalize_e
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
-    BodyRegion, CourseArea, Modality, Patient, Role, TreatmentArea, TreatmentCourse, User, View,
+    BodyRegion, CourseArea, Modality, Patient, Role, TreatmentArea, TreatmentCourse, TreatmentSession, User, View,
 )
 from tracker.security import authorize, scoped
 from tracker.transactions import commit_or_conflict
@@ -108,6 +108,15 @@ def invite_patient(actor: User, patient: Patient) -> SentInvitation:
         raise ValidationFailed(msg, fields={"email": msg})
     return create_invitation(actor, email=patient.email, name=patient.full_name, role=Role.PATIENT,
                              patient=patient)
+
+
+def sessions_by_course(patient: Patient) -> dict[int, list[TreatmentSession]]:
+    sessions = db.session.scalars(sa.select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
+                                  .order_by(TreatmentSession.performed_on, TreatmentSession.number))
+    grouped: dict[int, list[TreatmentSession]] = {}
+    for session in sessions:
+        grouped.setdefault(session.course_id, []).append(session)
+    return grouped
 
 
 def load_chart(patient: Patient) -> tuple[list[TreatmentArea], list[TreatmentCourse]]:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.models import Photo, PhotoStatus, utcnow
+from tracker.models.photo import DERIVED_KEYS
 from tracker.storage.factory import storage
 from tracker.storage.local import LocalStorage
 
@@ -89,7 +90,7 @@ def purge_deleted(*, older_than: timedelta) -> int:
     cutoff = utcnow() - older_than
     photos = db.session.scalars(sa.select(Photo).where(Photo.deleted_at.is_not(None), Photo.deleted_at < cutoff)).all()
     for photo in photos:
-        for variant in ("display", "thumb", "original"):
+        for variant in DERIVED_KEYS:
             storage().delete(photo.key(variant))
         db.session.delete(photo)
     db.session.commit()

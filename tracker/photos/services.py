@@ -29,8 +29,9 @@ from tracker.errors import (
     Conflict, DomainError, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed,
 )
 from tracker.extensions import db
-from tracker.models import Photo, PhotoStatus, TreatmentArea, User, View, utcnow
+from tracker.models import AlignmentStatus, Photo, PhotoStatus, TreatmentArea, User, View, ViewBaseline, utcnow
 from tracker.models.photo import new_storage_id
+from tracker.photos import alignment
 from tracker.security import authorize, scoped
 from tracker.storage import ObjectMissing, StorageError
 from tracker.storage.factory import storage
@@ -223,6 +224,7 @@ def save_derivatives(photo_id: int, result: imaging.NormalizedPhoto) -> None:
     photo.failure_reason = ""
     photo.processed_at = utcnow()
     db.session.commit()
+    alignment.after_processing(photo)
 
 
 def process_photo(photo_id: int) -> str:
@@ -292,6 +294,8 @@ def update_photo(actor: User, photo: Photo, changes: dict[str, Any]) -> Photo:
     """Change the taken-on date, view or note (only those: nothing else is writable)."""
     authorize(actor, "photos.upload")
     area = photo.area
+    groups_before = {photo.view_key}
+    order_before = photo.taken_on
     if "taken_on" in changes:
         if changes["taken_on"] is None:
             raise ValidationFailed("Enter the day the photo was taken.", fields={"taken_on": "Required."})
@@ -306,7 +310,21 @@ def update_photo(actor: User, photo: Photo, changes: dict[str, Any]) -> Photo:
             raise ValidationFailed(f"Keep the note under {MAX_NOTE} characters.", fields={"note": "Too long."})
         photo.note = note.strip()
     db.session.commit()
+    if photo.is_ready and (photo.view_key not in groups_before or photo.taken_on != order_before):
+        # A new date can make a new baseline; a new view moves the photo to another group.
+        for view_key in groups_before | {photo.view_key}:
+            realign(photo.area_id, view_key)
     return photo
+
+
+def realign(area_id: int, view_key: str) -> None:
+    """Realign a group now, or in the worker when a queue is configured."""
+    if queue_configured():
+        from tracker.jobs import enqueue_realign
+
+        enqueue_realign(area_id, view_key)
+    else:
+        alignment.realign_group(area_id, view_key)
 
 
 def delete_photo(actor: User, photo: Photo) -> None:
@@ -314,11 +332,14 @@ def delete_photo(actor: User, photo: Photo) -> None:
     authorize(actor, "photos.upload")
     if photo.deleted_at is None:
         photo.deleted_at = utcnow()
+        db.session.execute(sa.delete(ViewBaseline).where(ViewBaseline.photo_id == photo.id))
         db.session.commit()
+        if photo.is_ready:
+            realign(photo.area_id, photo.view_key)  # it may have been the baseline
 
 
 def _delete_derivatives(photo: Photo) -> None:
-    for variant in ("display", "thumb"):
+    for variant in ("display", "thumb", "aligned", "adjusted", "features"):
         storage().delete(photo.key(variant))
 
 
@@ -335,6 +356,42 @@ def read_variant(photo: Photo, variant: str) -> PhotoBytes:
     if not photo.is_ready:
         raise Conflict("This photo is still being processed." if photo.status is PhotoStatus.PROCESSING
                        else "This photo could not be processed.", photo_status=photo.status.value)
-    sha = photo.display_sha256 if variant == "display" else photo.thumb_sha256
-    data = storage().get(photo.key(variant))
-    return PhotoBytes(data, "image/jpeg", sha or "", f"photo-{photo.id}-{variant}.jpg")
+    if variant in ("aligned", "adjusted"):
+        if photo.alignment is AlignmentStatus.BASELINE:
+            variant_key, sha = "display", photo.display_sha256  # the baseline is its own aligned view
+        elif photo.alignment is AlignmentStatus.ALIGNED:
+            variant_key, sha = variant, (photo.aligned_sha256 if variant == "aligned" else photo.adjusted_sha256)
+        else:
+            raise Conflict(photo.alignment_reason or "This photo is not aligned to its baseline yet.",
+                           alignment=photo.alignment.value)
+    else:
+        variant_key, sha = variant, (photo.display_sha256 if variant == "display" else photo.thumb_sha256)
+    data = storage().get(photo.key(variant_key))
+    return PhotoBytes(data, "image/jpeg", f"{sha}-{variant}", f"photo-{photo.id}-{variant}.jpg")
+
+
+def pin_baseline(actor: User, photo: Photo) -> Photo:
+    """Make this photo its view's baseline; every other photo of the view is realigned onto it."""
+    authorize(actor, "photos.align")
+    if not photo.is_ready:
+        raise Conflict("Only a processed photo can be the baseline.")
+    pin = db.session.scalars(sa.select(ViewBaseline).where(
+        ViewBaseline.area_id == photo.area_id, ViewBaseline.view_key == photo.view_key)).first()
+    if pin is None:
+        pin = ViewBaseline(patient_id=photo.patient_id, area_id=photo.area_id, view_key=photo.view_key,
+                           photo_id=photo.id)
+        db.session.add(pin)
+    pin.photo_id, pin.chosen_by_id, pin.chosen_at = photo.id, actor.id, utcnow()
+    db.session.commit()
+    realign(photo.area_id, photo.view_key)
+    db.session.refresh(photo)
+    return photo
+
+
+def rerun_alignment(actor: User, photo: Photo) -> Photo:
+    authorize(actor, "photos.align")
+    if not photo.is_ready:
+        raise Conflict("This photo is still being processed.")
+    alignment.align_photo(photo, alignment.baseline_for(photo.area_id, photo.view_key))
+    db.session.commit()
+    return photo

@@ -1,0 +1,140 @@
+"""Aligning each photo of an area and view to that view's baseline, and keeping it so when the baseline changes.
+
+The baseline of a view is the photo a practitioner pinned, or else the earliest. Every other ready photo of the
+view is registered to it (``tracker.imaging.align``); a good fit produces an ``aligned`` derivative drawn on the
+baseline's canvas and an ``adjusted`` one whose exposure and white balance are matched to the baseline. A bad fit
+leaves the photo unaligned with the reason — it is never warped silently.
+
+Everything works on the display derivatives, so a stored matrix maps display pixels of the photo to display
+pixels of its baseline. The baseline's features are cached next to its derivatives.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import sqlalchemy as sa
+from PIL import Image
+
+from tracker.extensions import db
+from tracker.imaging import align as registration
+from tracker.imaging.colour_match import match_to_reference
+from tracker.imaging.normalize import encode_jpeg
+from tracker.models import AlignmentStatus, Photo, PhotoStatus, ViewBaseline
+from tracker.storage import ObjectMissing
+from tracker.storage.factory import storage
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 88
+
+
+def group_photos(area_id: int, view_key: str) -> sa.Select[tuple[Photo]]:
+    view_filter = Photo.view.is_(None) if view_key == "" else Photo.view == view_key
+    return sa.select(Photo).where(Photo.area_id == area_id, view_filter, Photo.deleted_at.is_(None),
+                                  Photo.status == PhotoStatus.READY)
+
+
+def baseline_for(area_id: int, view_key: str) -> Photo | None:
+    pinned = db.session.scalars(
+        group_photos(area_id, view_key).join(ViewBaseline, ViewBaseline.photo_id == Photo.id)
+        .where(ViewBaseline.area_id == area_id, ViewBaseline.view_key == view_key)).first()
+    if pinned is not None:
+        return pinned
+    return db.session.scalars(
+        group_photos(area_id, view_key).order_by(Photo.taken_on, Photo.created_at, Photo.id)).first()
+
+
+def _rgb(photo: Photo) -> np.ndarray:
+    with Image.open(io.BytesIO(storage().get(photo.key("display")))) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _features(baseline: Photo) -> registration.Features:
+    """The baseline's features, from the cache when it holds a current version."""
+    store = storage()
+    try:
+        return registration.Features.from_bytes(store.get(baseline.key("features")))
+    except (ObjectMissing, ValueError):
+        features = registration.prepare(_rgb(baseline))
+        store.put(baseline.key("features"), features.to_bytes())
+        return features
+
+
+def _clear_derivatives(photo: Photo) -> None:
+    for variant in ("aligned", "adjusted"):
+        storage().delete(photo.key(variant))
+    photo.aligned_sha256 = photo.adjusted_sha256 = None
+
+
+def _mark(photo: Photo, status: AlignmentStatus, *, baseline: Photo | None, reason: str = "") -> None:
+    photo.alignment = status
+    photo.aligned_to_id = baseline.id if baseline is not None and baseline.id != photo.id else None
+    photo.alignment_reason = reason[:300]
+    if status is not AlignmentStatus.ALIGNED:
+        photo.alignment_matrix = None
+        photo.alignment_inliers = None
+
+
+def align_photo(photo: Photo, baseline: Photo | None) -> AlignmentStatus:
+    """Register one ready photo to ``baseline`` (the group's) and store its aligned derivatives."""
+    if baseline is None:
+        _mark(photo, AlignmentStatus.PENDING, baseline=None)
+        _clear_derivatives(photo)
+        return photo.alignment
+    if baseline.id == photo.id:
+        _clear_derivatives(photo)  # the baseline's aligned view is its display image
+        _mark(photo, AlignmentStatus.BASELINE, baseline=None)
+        return photo.alignment
+    base_rgb = _rgb(baseline)
+    moving = _rgb(photo)
+    result = registration.align(_features(baseline), moving)
+    photo.alignment_method = result.method_version
+    if not result.ok or result.matrix is None:
+        _clear_derivatives(photo)
+        _mark(photo, AlignmentStatus.FAILED, baseline=baseline,
+              reason=result.reason or "The photos could not be aligned.")
+        photo.alignment_inliers = result.inliers
+        return photo.alignment
+    warped = registration.warp_to_baseline(moving, result.matrix, (base_rgb.shape[1], base_rgb.shape[0]),
+                                           transparent=True)
+    valid = warped[..., 3] == 255
+    rgb = np.ascontiguousarray(warped[..., :3])
+    rgb[~valid] = registration.NEUTRAL_GREY
+    adjusted = match_to_reference(rgb, base_rgb, mask=valid)
+    adjusted[~valid] = registration.NEUTRAL_GREY
+    store = storage()
+    photo.aligned_sha256 = store.put(photo.key("aligned"), encode_jpeg(rgb, JPEG_QUALITY)).sha256
+    photo.adjusted_sha256 = store.put(photo.key("adjusted"),
+                                      encode_jpeg(adjusted, JPEG_QUALITY)).sha256
+    _mark(photo, AlignmentStatus.ALIGNED, baseline=baseline)
+    photo.alignment_matrix = [list(row) for row in result.matrix]
+    photo.alignment_inliers = result.inliers
+    return photo.alignment
+
+
+def realign_group(area_id: int, view_key: str) -> dict[int, AlignmentStatus]:
+    """Align every ready photo of one area and view to the group's (possibly new) baseline."""
+    baseline = baseline_for(area_id, view_key)
+    outcome: dict[int, AlignmentStatus] = {}
+    for photo in db.session.scalars(group_photos(area_id, view_key).order_by(Photo.taken_on, Photo.id)):
+        try:
+            outcome[photo.id] = align_photo(photo, baseline)
+        except (OSError, ValueError) as exc:  # a broken derivative must not stop the rest of the group
+            log.warning("alignment of photo %s failed: %s", photo.id, exc)
+            _mark(photo, AlignmentStatus.FAILED, baseline=baseline, reason="The photo could not be read for alignment.")
+            outcome[photo.id] = AlignmentStatus.FAILED
+    db.session.commit()
+    return outcome
+
+
+def after_processing(photo: Photo) -> None:
+    """A photo just became ready: align it, or realign its whole group if it is the new baseline."""
+    baseline = baseline_for(photo.area_id, photo.view_key)
+    if baseline is not None and baseline.id == photo.id:
+        realign_group(photo.area_id, photo.view_key)
+        return
+    align_photo(photo, baseline)
+    db.session.commit()
