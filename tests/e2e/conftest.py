@@ -39,16 +39,32 @@ def live_server(live_app: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    executable = shutil.which("chromium")
-    if executable is None:
+    if shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is not installed: run `make browser` (make test does it for you).")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with sync_playwright() as instance:
         yield instance
-        instance.close()
+
+
+def _launch(playwright: Any, extra: list[str]) -> Any:
+    return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS + extra)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    instance = _launch(playwright, [])
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(scope="session")
+def camera_browser(playwright: Any) -> Iterator[Any]:
+    """Chromium with a fake camera (a test pattern) that needs no permission prompt."""
+    instance = _launch(playwright, ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    yield instance
+    instance.close()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -84,3 +100,8 @@ def page(browser: Any, request: Any) -> Iterator[Any]:
 def phone(browser: Any, request: Any) -> Iterator[Any]:
     yield from _open_page(browser, request, viewport={"width": 375, "height": 740}, is_mobile=True,
                           has_touch=True, device_scale_factor=2)
+
+
+@pytest.fixture
+def camera_page(camera_browser: Any, request: Any) -> Iterator[Any]:
+    yield from _open_page(camera_browser, request, viewport={"width": 390, "height": 800})

@@ -79,6 +79,13 @@ PHOTO_PAGE_CASES = [
     Case("photo upload", "POST", lambda w, k: f"/photos/area/{w[k].area_id}", False, 302,
          lambda w, k: {"file": (__import__("io").BytesIO(small_jpeg(99)), "x.jpg"), "taken_on": "2026-02-02"}),
     Case("photo delete", "POST", lambda w, k: f"/photos/{w[k].photo_id}/delete", False, 302),
+    Case("timeline", "GET", lambda w, k: f"/timeline/area/{w[k].area_id}", False, 200),
+    Case("compare", "GET", lambda w, k: f"/timeline/area/{w[k].area_id}/compare?before={w[k].photo_id}"
+                                        f"&after={w[k].photo_id}", False, 200),
+    Case("capture", "GET", lambda w, k: f"/timeline/area/{w[k].area_id}/capture", False, 200),
+    Case("pin baseline", "POST", lambda w, k: f"/timeline/photos/{w[k].photo_id}/baseline", True, 302),
+    Case("align again", "POST", lambda w, k: f"/timeline/photos/{w[k].photo_id}/align", True, 302),
+    Case("record session", "GET", lambda w, k: f"/outcomes/courses/{w[k].course_id}/sessions/new", True, 200),
 ]
 
 PHOTO_API_CASES = [
@@ -90,6 +97,10 @@ PHOTO_API_CASES = [
          lambda w, k: {"note": "changed"}),
     Case("api retry photo", "POST", lambda w, k: f"/api/v1/photos/{w[k].photo_id}/retry", False, 200),
     Case("api delete photo", "DELETE", lambda w, k: f"/api/v1/photos/{w[k].photo_id}", False, 204),
+    Case("api timeline", "GET", lambda w, k: f"/api/v1/areas/{w[k].area_id}/timeline", False, 200),
+    Case("api aligned", "GET", lambda w, k: f"/api/v1/photos/{w[k].photo_id}/image/aligned", False, 200),
+    Case("api pin baseline", "POST", lambda w, k: f"/api/v1/photos/{w[k].photo_id}/baseline", True, 200),
+    Case("api align again", "POST", lambda w, k: f"/api/v1/photos/{w[k].photo_id}/align", True, 200),
 ]
 
 
