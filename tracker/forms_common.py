@@ -56,6 +56,10 @@ def form_from_json(form_cls: type[FlaskForm], payload: Any, **kwargs: Any) -> Fl
     if unknown:
         names = ", ".join(sorted(unknown))[:200]
         raise ValidationFailed(f"Unknown field(s): {names}.", fields={n[:60]: "Unknown field." for n in unknown})
+    for field in form:
+        if field.name not in payload:
+            # A page pre-fills defaults (today's date…); a client must say what it means.
+            field.data = [] if isinstance(field, SelectMultipleField) else None
     if not form.validate():
         fields = {name: errors[0] for name, errors in form.errors.items() if errors}
         raise ValidationFailed(next(iter(fields.values()), "Invalid input."), fields=fields)

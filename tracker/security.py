@@ -45,6 +45,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Choosing a view's baseline and re-running alignment are clinical judgements.
     "photos.align": STAFF,
     "sessions.record": STAFF,
+    "events.report": EVERYONE,          # the diary is the patient's; staff record events too
+    "assessments.record": EVERYONE,     # which scales a role may rate is decided by the scale's rater
+    "outcomes.review": STAFF,           # follow-up review, decisions, regions of interest
+    "outcomes.blinded": STAFF,
+    "clinic.cohort": STAFF,
+    "clinic.settings": frozenset({Role.CLINIC_ADMIN}),
+    "exports.clinic": frozenset({Role.CLINIC_ADMIN}),
+    "exports.patient": EVERYONE,        # patients may take their own records with them
 }
 
 

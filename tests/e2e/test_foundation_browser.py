@@ -32,7 +32,7 @@ def test_keyboard_only_sign_in_and_chart_at_phone_width(live_app, live_server, p
     phone.get_by_label("Search by name, e-mail or reference").fill("Patient B")
     phone.keyboard.press("Enter")
     phone.wait_for_url("**/patients/?q=Patient+B**")
-    link = phone.get_by_role("link", name="Patient B")
+    link = phone.locator("table.list").get_by_role("link", name="Patient B")
     link.focus()
     phone.keyboard.press("Enter")
     phone.wait_for_url(f"**/patients/{world['b'].patient_id}")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.admin import bp, services
-from tracker.admin.forms import ActiveForm, RoleForm, StaffInvitationForm
+from tracker.admin.forms import ActiveForm, CustomScaleForm, OutcomeSettingsForm, RoleForm, StaffInvitationForm
 from tracker.auth.services import create_invitation, revoke_invitation
-from tracker.errors import DomainError
-from tracker.models import Invitation, Role, User, utcnow
+from tracker.errors import DomainError, ValidationFailed
+from tracker.extensions import db
+from tracker.models import Clinic, Invitation, Role, User, utcnow
 from tracker.security import load, require
 from tracker.web import form_errors
 
@@ -87,3 +88,67 @@ def set_role(user_id: int) -> Any:
         else:
             flash(f"{user.name} is now {user.role.label.lower()}.", "success")
     return redirect(url_for("admin.staff"))
+
+
+def _mids_from_form(codes: list[str]) -> dict[str, dict[str, float]]:
+    mids: dict[str, dict[str, float]] = {}
+    for code in codes:
+        raw, unit = request.form.get(f"mid_{code}", "").strip(), request.form.get(f"unit_{code}", "points")
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValidationFailed(f"The minimal important difference for {code} is a number.",
+                                   fields={f"mid_{code}": "A number."}) from None
+        mids[code] = {"fraction": value / 100} if unit == "percent" else {"points": value}
+    return mids
+
+
+def _settings_page(form: OutcomeSettingsForm, scale_form: CustomScaleForm, status: int = 200) -> Any:
+    from tracker.outcomes.assessments import METRIC_SCALES, available_scales, clinic_settings
+
+    settings = clinic_settings(current_user.clinic_id)
+    return render_template("admin/settings.html", form=form, scale_form=scale_form,
+                           scales=available_scales(current_user.clinic_id), metrics=METRIC_SCALES,
+                           mids=settings.get("mid") or {}), status
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require("clinic.settings")
+def settings() -> Any:
+    from tracker.outcomes.assessments import METRIC_SCALES, available_scales, clinic_settings
+
+    clinic = db.session.get(Clinic, current_user.clinic_id)
+    stored = clinic_settings(current_user.clinic_id)
+    start, end = stored.get("window") or (28, 84)
+    form = OutcomeSettingsForm(window_start=start, window_end=end, guidance=clinic.side_effect_guidance)
+    if form.validate_on_submit():
+        codes = [s.code for s in available_scales(current_user.clinic_id)] + list(METRIC_SCALES)
+        try:
+            services.update_outcome_settings(current_user, window=(form.window_start.data, form.window_end.data),
+                                             mids=_mids_from_form(codes), guidance=form.guidance.data or "")
+        except DomainError as exc:
+            form_errors(form, exc)
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("admin.settings"))
+    return _settings_page(form, CustomScaleForm(), 400 if form.errors else 200)
+
+
+@bp.post("/settings/scales")
+@require("clinic.settings")
+def add_scale() -> Any:
+    scale_form = CustomScaleForm()
+    if scale_form.validate_on_submit():
+        try:
+            services.add_custom_scale(current_user, code=scale_form.code.data, name=scale_form.name.data,
+                                      minimum=scale_form.minimum.data, maximum=scale_form.maximum.data,
+                                      lower_is_better=scale_form.lower_is_better.data == "1", mid=scale_form.mid.data)
+        except DomainError as exc:
+            form_errors(scale_form, exc)
+        else:
+            flash(f"Scale “{scale_form.name.data}” added.", "success")
+            return redirect(url_for("admin.settings"))
+    clinic = db.session.get(Clinic, current_user.clinic_id)
+    return _settings_page(OutcomeSettingsForm(guidance=clinic.side_effect_guidance), scale_form, 400)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.models import BodyRegion, Modality, Role, View
+from tracker.models import Anaesthesia, BodyRegion, EventKind, InjectionDepth, Modality, Role, Severity, View
 
 Schema = dict[str, Any]
 
@@ -128,6 +128,56 @@ SCHEMAS: dict[str, Schema] = {
                        {"allOf": [ref("Session"), _obj({"type": {"const": "session"}}, ["type"])]},
                    ]}},
     }, ["area", "events"]),
+    "SessionCreate": _obj({
+        "course_id": ID, "performed_on": {**DATE, "description": "Not in the future, not before the course start"},
+        "number": {"type": "integer", "minimum": 1, "maximum": 99, "description": "Default: the next one"},
+        "area_ids": {"type": "array", "items": ID, "description": "Default: every area the course treats"},
+        "notes": {"type": "string", "maxLength": 5000},
+        "harvest_site": STR, "harvested_ml": {"type": "number", "minimum": 0},
+        "processed_ml": {"type": "number", "minimum": 0},
+        "injected_ml": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+                        "description": "Area id → millilitres injected there"},
+        "cell_count": STR, "injection_depth": {"type": "string", "enum": [d.value for d in InjectionDepth]},
+        "injection_pattern": STR, "anaesthesia": {"type": "string", "enum": [a.value for a in Anaesthesia]},
+        "device_product": STR, "settings": STR, "lot_number": STR,
+    }, ["course_id", "performed_on"]),
+    "AdverseEvent": _obj({
+        "id": ID, "patient_id": ID, "area_id": nullable(ID),
+        "kind": {"type": "string", "enum": [k.value for k in EventKind]},
+        "severity": {"type": "string", "enum": [s.value for s in Severity]}, "onset": DATE,
+        "resolved_on": nullable(DATE), "description": STR, "reporter": {"type": "string",
+                                                                         "enum": ["patient", "practitioner"]},
+        "needs_attention": {"type": "boolean", "description": "Unresolved moderate/severe, or any infection sign"},
+        "created_at": DATETIME}, ["id", "kind", "severity", "onset"]),
+    "AdverseEventCreate": _obj({
+        "kind": {"type": "string", "enum": [k.value for k in EventKind]},
+        "severity": {"type": "string", "enum": [s.value for s in Severity]}, "onset": DATE,
+        "area_id": ID, "description": {"type": "string", "maxLength": 5000}}, ["kind", "severity", "onset"]),
+    "Resolve": _obj({"resolved_on": DATE}, ["resolved_on"]),
+    "Assessment": _obj({
+        "id": ID, "patient_id": ID, "area_id": ID, "scale": STR, "score": {"type": "number"},
+        "items": nullable({"type": "object", "additionalProperties": {"type": "number"}}), "assessed_on": DATE,
+        "rater": {"type": "string", "enum": ["practitioner", "patient"]}, "note": STR, "created_at": DATETIME,
+    }, ["id", "area_id", "scale", "score", "assessed_on", "rater"]),
+    "AssessmentCreate": _obj({
+        "scale": {"type": "string", "description": "gais, gais_patient, posas_patient, posas_observer, davey, "
+                                                   "satisfaction, itch, pain, or a clinic scale's code"},
+        "score": {"type": "number", "description": "For single-score scales (or a Davey total)"},
+        "items": {"type": "object", "additionalProperties": {"type": "number"},
+                  "description": "POSAS items (and 'overall', not summed) or Davey quadrants"},
+        "assessed_on": DATE, "rater": {"type": "string", "enum": ["practitioner", "patient"],
+                                       "description": "Must match who you are; practitioner scales need staff"},
+        "note": STR}, ["scale", "assessed_on"]),
+    "Response": _obj({
+        "area_id": ID, "scale": STR,
+        "sessions": {"type": "array", "items": _obj({
+            "number": INT, "performed_on": DATE, "before": nullable({"type": "number"}),
+            "after": nullable({"type": "number"}), "change": nullable({"type": "number"}),
+            "before_on": nullable(DATE), "after_on": nullable(DATE), "meaningful": nullable({"type": "boolean"})},
+            ["number", "performed_on", "before", "after", "change"])},
+        "plateau": nullable({"type": "boolean"}), "verdict": STR, "missing": {"type": "array", "items": STR},
+        "mid": nullable({"type": "number"}), "worsening": nullable({"type": "boolean"}),
+    }, ["area_id", "scale", "sessions", "plateau", "verdict"]),
     "PhotoPatch": _obj({
         "taken_on": DATE, "view": nullable({"type": "string", "enum": View.codes()}),
         "note": {"type": "string", "maxLength": 2000},
@@ -252,6 +302,34 @@ PATHS: dict[str, Schema] = {
     "/api/v1/photos/{photo_id}/baseline": {"post": op(
         "Make this photo its view's baseline (staff); the view is realigned to it", "200", ref("Photo"), "403",
         "404", "409", params=[path_id("photo_id")])},
+    "/api/v1/patients/{patient_id}/sessions": {
+        "get": op("The patient's treatment sessions", "200", array_of("Session"), "404",
+                  params=[path_id("patient_id")]),
+        "post": op("Record a session (staff)", "201", ref("Session"), "403", "404", "409", "415", "422",
+                   body="SessionCreate", params=[path_id("patient_id")]),
+    },
+    "/api/v1/patients/{patient_id}/adverse-events": {
+        "get": op("The patient's side-effect diary", "200", array_of("AdverseEvent"), "404",
+                  params=[path_id("patient_id")]),
+        "post": op("Report a side effect (the patient, or staff)", "201", ref("AdverseEvent"), "404", "415", "422",
+                   body="AdverseEventCreate", params=[path_id("patient_id")]),
+    },
+    "/api/v1/adverse-events/{event_id}/resolve": {"post": op(
+        "Mark a side effect resolved", "200", ref("AdverseEvent"), "404", "415", "422", body="Resolve",
+        params=[path_id("event_id")])},
+    "/api/v1/areas/{area_id}/assessments": {
+        "get": op("Assessments of an area", "200", array_of("Assessment"), "404",
+                  params=[path_id("area_id"), query("scale", STR, "Only this scale")]),
+        "post": op("Record an assessment", "201", ref("Assessment"), "403", "404", "415", "422",
+                   body="AssessmentCreate", params=[path_id("area_id")]),
+    },
+    "/api/v1/areas/{area_id}/response": {"get": op(
+        "Per-session response and plateau on one scale", "200", ref("Response"), "404", "422",
+        params=[path_id("area_id"), {"name": "scale", "in": "query", "required": True, "schema": STR}],
+        description="change is positive when better. plateau is null when there is not enough data; "
+                    "missing says what is missing.")},
+    "/api/v1/scales": {"get": op("The scales this clinic can use, with definitions", "200",
+                                 {"type": "array", "items": {"type": "object"}})},
     "/api/v1/photos/{photo_id}/align": {"post": op(
         "Align this photo to its view's baseline again (staff)", "200", ref("Photo"), "403", "404", "409",
         params=[path_id("photo_id")])},

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+
 
 from flask import Response, current_app, jsonify, request, url_for
 
 from tracker.api import bp
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
 from tracker.api.openapi import build_spec
-from tracker.api.schemas import area_json, course_json, iso, patient_json, photo_json, timeline_json, user_json
+from tracker.api.schemas import (
+    adverse_event_json, area_json, assessment_json, course_json, iso, patient_json, photo_json, session_json,
+    timeline_json, user_json,
+)
 from tracker.auth import services as auth_services
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
 from tracker.forms_common import form_from_json
-from tracker.models import VARIANTS, Patient, Photo, TreatmentArea, TreatmentCourse
+from tracker.extensions import db
+from tracker.models import VARIANTS, AdverseEvent, Patient, Photo, TreatmentArea, TreatmentCourse
+from tracker.outcomes import assessments
+from tracker.outcomes import services as outcome_services
+from tracker.outcomes.forms import EventForm, ResolveForm, injected_volumes, session_form_class
 from tracker.patients import services as patient_services
 from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.photos import services as photo_services
@@ -228,3 +237,126 @@ def pin_baseline(photo_id: int) -> Any:
 def realign_photo(photo_id: int) -> Any:
     authorize(api_user(), "photos.align")
     return jsonify(photo_json(photo_services.rerun_alignment(api_user(), _live_photo(photo_id))))
+
+
+# --- sessions, side effects, assessments, response ------------------------------------------------
+
+SESSION_DETAIL_FIELDS = ("harvest_site", "harvested_ml", "processed_ml", "cell_count", "injection_depth",
+                         "injection_pattern", "anaesthesia", "device_product", "settings", "lot_number")
+
+
+@bp.get("/patients/<int:patient_id>/sessions")
+def list_sessions(patient_id: int) -> Any:
+    patient = load(Patient, patient_id, api_user())
+    return listing([session_json(s) for s in outcome_services.list_sessions(api_user(), patient)])
+
+
+@bp.post("/patients/<int:patient_id>/sessions")
+def create_session(patient_id: int) -> Any:
+    authorize(api_user(), "sessions.record")
+    patient = load(Patient, patient_id, api_user())
+    payload = json_body()
+    if not isinstance(payload, dict):
+        raise ValidationFailed("Send a JSON object.")
+    course = _course_of(patient, payload.pop("course_id", None))
+    injected = payload.pop("injected_ml", None) or {}
+    if not isinstance(injected, dict):
+        raise ValidationFailed("injected_ml maps area ids to millilitres.", fields={"injected_ml": "Wrong type."})
+    for area_id, ml in injected.items():
+        payload[f"injected_{area_id}"] = ml
+    form = form_from_json(session_form_class(course), payload)
+    areas = [(area_id, name, form[f"injected_{area_id}"]) for area_id, name in form.course_areas]
+    session = outcome_services.record_session(
+        api_user(), course, performed_on=form.performed_on.data, number=form.number.data,
+        notes=form.notes.data or "", details=form.details(injected_volumes(form, areas)))
+    return created(session_json(session), url_for("api.list_sessions", patient_id=patient.id))
+
+
+def _course_of(patient: Patient, course_id: Any) -> TreatmentCourse:
+    if not isinstance(course_id, int):
+        raise ValidationFailed("course_id is required.", fields={"course_id": "Required."})
+    course = db.session.get(TreatmentCourse, course_id)
+    if course is None or course.patient_id != patient.id:
+        raise ValidationFailed("Choose one of this patient's courses.", fields={"course_id": "Not this patient's."})
+    return course
+
+
+@bp.get("/patients/<int:patient_id>/adverse-events")
+def list_adverse_events(patient_id: int) -> Any:
+    patient = load(Patient, patient_id, api_user())
+    return listing([adverse_event_json(e) for e in outcome_services.list_events(api_user(), patient)])
+
+
+@bp.post("/patients/<int:patient_id>/adverse-events")
+def create_adverse_event(patient_id: int) -> Any:
+    patient = load(Patient, patient_id, api_user())
+    form = form_from_json(EventForm, json_body(), areas=[(a.id, a.name) for a in patient.areas])
+    event = outcome_services.report_event(api_user(), patient, outcome_services.EventReport(
+        kind=form.kind.data, severity=form.severity.data, onset=form.onset.data,
+        description=form.description.data or "", area_id=form.area_id.data))
+    return created(adverse_event_json(event), url_for("api.list_adverse_events", patient_id=patient.id))
+
+
+@bp.post("/adverse-events/<int:event_id>/resolve")
+def resolve_adverse_event(event_id: int) -> Any:
+    event = load(AdverseEvent, event_id, api_user())
+    form = form_from_json(ResolveForm, json_body())
+    return jsonify(adverse_event_json(outcome_services.resolve_event(api_user(), event, form.resolved_on.data)))
+
+
+@bp.get("/areas/<int:area_id>/assessments")
+def list_assessments(area_id: int) -> Any:
+    area = load(TreatmentArea, area_id, api_user())
+    return listing([assessment_json(a) for a in assessments.list_assessments(
+        api_user(), area, request.args.get("scale") or None)])
+
+
+@bp.post("/areas/<int:area_id>/assessments")
+def create_assessment(area_id: int) -> Any:
+    area = load(TreatmentArea, area_id, api_user())
+    payload = json_body()
+    if not isinstance(payload, dict):
+        raise ValidationFailed("Send a JSON object.")
+    unknown = set(payload) - {"scale", "score", "items", "assessed_on", "rater", "note"}
+    if unknown:
+        raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))[:200]}.",
+                               fields={n[:60]: "Unknown field." for n in unknown})
+    items = payload.get("items")
+    if items is not None and not (isinstance(items, dict) and all(isinstance(k, str) for k in items)):
+        raise ValidationFailed("items maps item codes to scores.", fields={"items": "Wrong type."})
+    rater = payload.get("rater")
+    if rater is not None and rater != assessments.rater_of(api_user()).value:
+        raise ValidationFailed(f"As a {api_user().role.label.lower()} you rate as {assessments.rater_of(api_user())}.",
+                               fields={"rater": "You cannot rate for someone else."})
+    score = payload.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        raise ValidationFailed("score is a number.", fields={"score": "score is a number."})
+    day = _iso_date(payload.get("assessed_on"), "assessed_on")
+    assessment = assessments.record_assessment(api_user(), area, assessments.ScoreEntry(
+        scale=str(payload.get("scale") or ""), score=score, items=items, assessed_on=day,
+        note=str(payload.get("note") or "")))
+    return created(assessment_json(assessment), url_for("api.list_assessments", area_id=area.id))
+
+
+def _iso_date(raw: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else _bad_date(field)
+    except ValueError:
+        return _bad_date(field)
+
+
+def _bad_date(field: str) -> date:
+    raise ValidationFailed(f"{field} is a date: YYYY-MM-DD.", fields={field: "Use YYYY-MM-DD."})
+
+
+@bp.get("/areas/<int:area_id>/response")
+def area_response(area_id: int) -> Any:
+    area = load(TreatmentArea, area_id, api_user())
+    scale = request.args.get("scale", "")
+    report = assessments.response_for(api_user(), area, scale)
+    return jsonify({"area_id": area.id, **report.to_dict()})
+
+
+@bp.get("/scales")
+def list_scales() -> Any:
+    return jsonify([s.to_dict() for s in assessments.available_scales(api_user().clinic_id)])

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tracker.models import (
-    AlignmentStatus, Patient, Photo, PhotoStatus, TreatmentArea, TreatmentCourse, TreatmentSession, User,
+    AdverseEvent, AlignmentStatus, Assessment, Patient, Photo, PhotoStatus, TreatmentArea, TreatmentCourse, TreatmentSession, User,
 )
 
 
@@ -78,7 +78,16 @@ def _available_variants(photo: Photo) -> tuple[str, ...]:
 def session_json(session: TreatmentSession) -> dict[str, Any]:
     return {"id": session.id, "patient_id": session.patient_id, "course_id": session.course_id,
             "number": session.number, "performed_on": iso(session.performed_on), "modality": session.modality.value,
-            "notes": session.notes, "practitioner_id": session.practitioner_id, "created_at": iso(session.created_at)}
+            "notes": session.notes, "practitioner_id": session.practitioner_id, "created_at": iso(session.created_at),
+            "area_ids": [link.area_id for link in session.area_links],
+            "injected_ml": {str(link.area_id): link.injected_ml for link in session.area_links
+                            if link.injected_ml is not None},
+            "harvest_site": session.harvest_site, "harvested_ml": session.harvested_ml,
+            "processed_ml": session.processed_ml, "cell_count": session.cell_count,
+            "injection_depth": session.injection_depth.value if session.injection_depth else None,
+            "injection_pattern": session.injection_pattern,
+            "anaesthesia": session.anaesthesia.value if session.anaesthesia else None,
+            "device_product": session.device_product, "settings": session.settings, "lot_number": session.lot_number}
 
 
 def timeline_json(timeline: Any) -> dict[str, Any]:
@@ -91,3 +100,17 @@ def timeline_json(timeline: Any) -> dict[str, Any]:
                            "is_baseline": event.is_baseline, "days_since_baseline": event.days_since_baseline,
                            "days_since_session": event.days_since_session, "after_session": event.after_session})
     return {"area": area_json(timeline.area), "events": events}
+
+
+def adverse_event_json(event: AdverseEvent) -> dict[str, Any]:
+    return {"id": event.id, "patient_id": event.patient_id, "area_id": event.area_id, "kind": event.kind.value,
+            "severity": event.severity.value, "onset": iso(event.onset), "resolved_on": iso(event.resolved_on),
+            "description": event.description, "reporter": event.reporter.value,
+            "needs_attention": event.needs_attention, "created_at": iso(event.created_at)}
+
+
+def assessment_json(assessment: Assessment) -> dict[str, Any]:
+    return {"id": assessment.id, "patient_id": assessment.patient_id, "area_id": assessment.area_id,
+            "scale": assessment.scale, "score": assessment.score, "items": assessment.items,
+            "assessed_on": iso(assessment.assessed_on), "rater": assessment.rater.value, "note": assessment.note,
+            "created_at": iso(assessment.created_at)}

@@ -3,7 +3,11 @@
 from tracker.models.base import Base, utcnow
 from tracker.models.clinic import Clinic
 from tracker.models.photo import VARIANTS, AlignmentStatus, Photo, PhotoStatus, ViewBaseline
-from tracker.models.session import TreatmentSession
+from tracker.models.session import Anaesthesia, InjectionDepth, SessionArea, TreatmentSession
+from tracker.models.outcome import (
+    AdverseEvent, Assessment, BlindedRating, CustomScale, Decision, EventKind, FollowUpDecision, PhotoMetric, Rater,
+    Roi, Severity,
+)
 from tracker.models.patient import CourseArea, Patient, TreatmentArea, TreatmentCourse
 from tracker.models.user import ApiToken, Invitation, LoginSession, PasswordReset, Role, User
 from tracker.models.vocab import BodyRegion, Modality, View
@@ -11,5 +15,7 @@ from tracker.models.vocab import BodyRegion, Modality, View
 __all__ = [
     "ApiToken", "Base", "BodyRegion", "Clinic", "CourseArea", "Invitation", "LoginSession", "Modality",
     "AlignmentStatus", "PasswordReset", "Patient", "Photo", "PhotoStatus", "VARIANTS", "ViewBaseline",
-    "TreatmentSession", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
+    "TreatmentSession", "SessionArea", "InjectionDepth", "Anaesthesia", "AdverseEvent", "Assessment",
+    "BlindedRating", "CustomScale", "Decision", "EventKind", "FollowUpDecision", "PhotoMetric", "Rater", "Roi",
+    "Severity", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
 ]

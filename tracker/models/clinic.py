@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.models.base import Base, utcnow
+
+
+DEFAULT_GUIDANCE = (
+    "After an injection session, swelling, redness and bruising at the treated and harvest sites are common. "
+    "They usually peak in the first 2–3 days and settle within 1–2 weeks. Tenderness for a few days is expected. "
+    "Contact the clinic at once for increasing pain, warmth, spreading redness, pus, fever, or anything that "
+    "worries you."
+)
 
 
 class Clinic(Base):
@@ -19,6 +28,11 @@ class Clinic(Base):
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What patients are told to expect after treatment (shown beside their side-effect diary).
+    side_effect_guidance: Mapped[str] = mapped_column(sa.Text, default=DEFAULT_GUIDANCE)
+    # Response window after a session (days) and minimal important differences per scale:
+    # {"window": [28, 84], "mid": {"davey": {"points": 1}, "delta_e": {"fraction": 0.1}}}
+    outcome_settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
     def __repr__(self) -> str:
         return f"<Clinic {self.id} {self.slug}>"

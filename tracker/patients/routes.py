@@ -11,6 +11,7 @@ from tracker.errors import DomainError
 from tracker.models import Patient, TreatmentArea
 from tracker.patients import bp, services
 from tracker.patients.forms import AreaForm, CourseForm, PatientForm
+from tracker.outcomes import services as outcome_services
 from tracker.photos import services as photo_services
 from tracker.photos.forms import UploadForm
 from tracker.security import can, load, load_child, require
@@ -30,7 +31,9 @@ def index() -> Any:
     sort = request.args.get("sort", "name")
     result = services.search_patients(current_user, q=q, page=int_arg("page", 1), sort=sort,
                                       per_page=current_app.config["TRACKER_PAGE_SIZE"])
-    return render_template("patients/index.html", result=result, q=q, sort=sort, sorts=services.PATIENT_SORTS)
+    return render_template("patients/index.html", result=result, q=q, sort=sort, sorts=services.PATIENT_SORTS,
+                           due=outcome_services.due_sessions(current_user),
+                           attention=outcome_services.events_needing_attention(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])

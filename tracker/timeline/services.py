@@ -14,6 +14,7 @@ from datetime import date
 from typing import Union
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import db
@@ -85,6 +86,7 @@ def sessions_for_area(area: TreatmentArea) -> list[TreatmentSession]:
     stmt = (sa.select(TreatmentSession)
             .join(CourseArea, sa.and_(CourseArea.course_id == TreatmentSession.course_id,
                                       CourseArea.area_id == area.id))
+            .options(selectinload(TreatmentSession.area_links))
             .order_by(TreatmentSession.performed_on, TreatmentSession.number))
     return list(db.session.scalars(stmt))
 
