@@ -112,6 +112,48 @@ def _demo_photos(patient: Patient, uploader: User, weeks_ago: int) -> None:
                 upload_photo(uploader, area, data, taken_on=min(taken, date.today()), view=view)
 
 
+# Davey scores of Alex's lower-left abdomen at baseline and in the window after each session: they improve,
+# then stop improving — the follow-up review shows the plateau.
+DEMO_DAVEY = (7, 5, 4, 4)
+
+
+def _demo_outcomes(patient: Patient, practitioner: User) -> None:
+    """Assessments, side effects and a region of interest, so charts and verdicts have something to show."""
+    from tracker.models import AdverseEvent, Assessment, EventKind, Rater, Severity
+
+    area = db.session.scalars(sa.select(TreatmentArea).where(TreatmentArea.patient_id == patient.id)
+                              .order_by(TreatmentArea.name)).first()
+    sessions = db.session.scalars(sa.select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
+                                  .order_by(TreatmentSession.number)).all()
+    if area is None or not sessions:
+        return
+    days = [sessions[0].performed_on - timedelta(days=1)] + [s.performed_on + timedelta(weeks=5) for s in sessions]
+    for day, score in zip(days, DEMO_DAVEY):
+        if day <= date.today():
+            db.session.add(Assessment(patient_id=patient.id, area_id=area.id, scale="davey", score=score,
+                                      assessed_on=day, rater=Rater.PRACTITIONER, rater_id=practitioner.id))
+    for day, score in zip(days[1:], (3, 2, 2)):
+        if day <= date.today():
+            db.session.add(Assessment(patient_id=patient.id, area_id=area.id, scale="gais", score=score,
+                                      assessed_on=day, rater=Rater.PRACTITIONER, rater_id=practitioner.id))
+    db.session.add(AdverseEvent(patient_id=patient.id, area_id=area.id, kind=EventKind.BRUISING,
+                                severity=Severity.MILD, onset=sessions[0].performed_on,
+                                resolved_on=sessions[0].performed_on + timedelta(days=6), reporter=Rater.PATIENT,
+                                description="Bruising around the injection points."))
+    db.session.commit()
+
+
+def _demo_region(patient: Patient, practitioner: User) -> None:
+    from tracker.outcomes.regions import set_region
+
+    area = db.session.scalars(sa.select(TreatmentArea).where(TreatmentArea.patient_id == patient.id)
+                              .order_by(TreatmentArea.name)).first()
+    if area is not None and "front" in area.views:
+        width, height = DEMO_PHOTO_SIZE
+        set_region(practitioner, area, "front", [[width * 0.2, height * 0.2], [width * 0.8, height * 0.2],
+                                                 [width * 0.8, height * 0.8], [width * 0.2, height * 0.8]])
+
+
 def load_demo_data(*, only_if_empty: bool, photos: bool = True) -> bool:
     """Create the demo clinics. Returns False when skipped because the database already holds data."""
     if not current_app.config["TRACKER_DEMO_ALLOWED"]:
@@ -132,6 +174,9 @@ def load_demo_data(*, only_if_empty: bool, photos: bool = True) -> bool:
     patients = [(_patient(demo, spec, practitioner), practitioner, spec) for spec in DEMO_PATIENTS]
     patients.append((_patient(other, OTHER_PATIENT, other_practitioner), other_practitioner, OTHER_PATIENT))
     db.session.commit()
+    _demo_outcomes(patients[0][0], practitioner)
     for patient, uploader, spec in patients if photos else ():
         _demo_photos(patient, uploader, spec.weeks_ago)
+    if photos:
+        _demo_region(patients[0][0], practitioner)
     return True

@@ -53,6 +53,17 @@ PAGE_CASES = [
          lambda w, k: {"indication": "Striae", "modality": "microneedling", "planned_sessions": "3",
                        "interval_weeks": "4", "start_date": "2026-02-01", "area_ids": [str(w[k].area_id)]}),
     Case("invite patient", "POST", lambda w, k: f"/patients/{_p(w, k)}/invite", True, 302),
+    Case("diary", "GET", lambda w, k: f"/outcomes/patients/{_p(w, k)}/diary", False, 200),
+    Case("report side effect", "POST", lambda w, k: f"/outcomes/patients/{_p(w, k)}/diary", False, 302,
+         lambda w, k: {"kind": "pain", "severity": "mild", "onset": "2026-02-01"}),
+    Case("outcomes page", "GET", lambda w, k: f"/outcomes/areas/{w[k].area_id}", False, 200),
+    Case("follow-up review", "GET", lambda w, k: f"/outcomes/areas/{w[k].area_id}/review", True, 200),
+    Case("decision", "POST", lambda w, k: f"/outcomes/areas/{w[k].area_id}/review", True, 302,
+         lambda w, k: {"decision": "complete"}),
+    Case("region page", "GET", lambda w, k: f"/outcomes/areas/{w[k].area_id}/region", True, 200),
+    Case("export sessions", "GET", lambda w, k: f"/outcomes/patients/{_p(w, k)}/export/sessions.csv", False, 200),
+    Case("export assessments", "GET", lambda w, k: f"/outcomes/patients/{_p(w, k)}/export/assessments.csv", False,
+         200),
 ]
 
 API_CASES = [
@@ -63,6 +74,15 @@ API_CASES = [
     Case("api course", "GET", lambda w, k: f"/api/v1/courses/{w[k].course_id}", False, 200),
     Case("api create area", "POST", lambda w, k: f"/api/v1/patients/{_p(w, k)}/areas", True, 201,
          lambda w, k: {"name": "API area", "body_region": "back", "views": ["front", "close_up"]}),
+    Case("api sessions", "GET", lambda w, k: f"/api/v1/patients/{_p(w, k)}/sessions", False, 200),
+    Case("api record session", "POST", lambda w, k: f"/api/v1/patients/{_p(w, k)}/sessions", True, 201,
+         lambda w, k: {"course_id": w[k].course_id, "performed_on": "2026-02-01"}),
+    Case("api side effects", "GET", lambda w, k: f"/api/v1/patients/{_p(w, k)}/adverse-events", False, 200),
+    Case("api report side effect", "POST", lambda w, k: f"/api/v1/patients/{_p(w, k)}/adverse-events", False, 201,
+         lambda w, k: {"kind": "redness", "severity": "moderate", "onset": "2026-02-01"}),
+    Case("api assessments", "GET", lambda w, k: f"/api/v1/areas/{w[k].area_id}/assessments", False, 200),
+    Case("api response", "GET", lambda w, k: f"/api/v1/areas/{w[k].area_id}/response?scale=davey", False, 200),
+    Case("api metrics", "GET", lambda w, k: f"/api/v1/areas/{w[k].area_id}/metrics", False, 200),
     Case("api create course", "POST", lambda w, k: f"/api/v1/patients/{_p(w, k)}/courses", True, 201,
          lambda w, k: {"indication": "Striae", "modality": "topical", "planned_sessions": 2, "interval_weeks": 4,
                        "start_date": "2026-03-01", "area_ids": [w[k].area_id]}),
@@ -155,6 +175,10 @@ def test_api_matrix(client, world, case, role, relation):
 
 
 FUNCTION_PAGES = [
+    ("GET", "/outcomes/cohort", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
+    ("GET", "/outcomes/blinded", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
+    ("GET", "/admin/settings", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),
+    ("GET", "/outcomes/export/sessions.csv", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),
     ("GET", "/patients/", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
     ("GET", "/patients/new", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
     ("GET", "/admin/staff", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),

@@ -366,3 +366,18 @@ def test_csv_exports_round_trip_and_are_scoped(app, client, world, staff):
     clinic_rows = list(csv.DictReader(io.StringIO(admin.get("/outcomes/export/assessments.csv").get_data(as_text=True))))
     assert {r["patient_id"] for r in clinic_rows} == {str(world["a"].patient_id)}
     assert admin.get("/outcomes/export/passwords.csv").status_code == 404
+
+
+def test_assessments_csv_round_trips_to_the_same_records(app, client, world, staff):
+    for day, score in (("2026-01-10", 7), ("2026-03-01", 5), ("2026-05-01", 4)):
+        _assess(client, staff, world["a"].area_id, "davey", day, score)
+    items = {"pain": 1, "itching": 2, "colour": 3, "stiffness": 1, "thickness": 2, "irregularity": 3}
+    _assess(client, api_token(client, world["a"].email), world["a"].area_id, "posas_patient", "2026-05-02", items=items)
+    api = client.get(f"/api/v1/areas/{world['a'].area_id}/assessments", headers=staff).get_json()
+    login(client, world["prac_x"].email)
+    text = client.get(f"/outcomes/patients/{world['a'].patient_id}/export/assessments.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    parsed = [(int(r["assessment_id"]), r["scale"], float(r["score"]), r["assessed_on"], r["rater"],
+               {k: float(v) for k, v in (p.split(":") for p in r["items"].split(";") if p)} or None) for r in rows]
+    expected = [(a["id"], a["scale"], a["score"], a["assessed_on"], a["rater"], a["items"]) for a in api]
+    assert parsed == expected

@@ -178,6 +178,9 @@ SCHEMAS: dict[str, Schema] = {
         "plateau": nullable({"type": "boolean"}), "verdict": STR, "missing": {"type": "array", "items": STR},
         "mid": nullable({"type": "number"}), "worsening": nullable({"type": "boolean"}),
     }, ["area_id", "scale", "sessions", "plateau", "verdict"]),
+    "Region": _obj({"points": {"type": "array", "minItems": 3, "maxItems": 64,
+                               "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
+                    ["points"]),
     "PhotoPatch": _obj({
         "taken_on": DATE, "view": nullable({"type": "string", "enum": View.codes()}),
         "note": {"type": "string", "maxLength": 2000},
@@ -328,6 +331,18 @@ PATHS: dict[str, Schema] = {
         params=[path_id("area_id"), {"name": "scale", "in": "query", "required": True, "schema": STR}],
         description="change is positive when better. plateau is null when there is not enough data; "
                     "missing says what is missing.")},
+    "/api/v1/areas/{area_id}/regions/{view}": {"put": op(
+        "Draw the region of interest of a view on its baseline (staff); its photos are measured", "200",
+        {"type": "object"}, "403", "404", "415", "422", body="Region",
+        params=[path_id("area_id"), {"name": "view", "in": "path", "required": True,
+                                     "schema": {"type": "string", "enum": View.codes()}}])},
+    "/api/v1/areas/{area_id}/metrics": {"get": op(
+        "Image metrics of the area's photos in their view's region", "200",
+        {"type": "array", "items": _obj({"photo_id": ID, "taken_on": DATE, "view": nullable(STR),
+                                         "method_version": STR, "values": {"type": "object"}})}, "404",
+        params=[path_id("area_id")],
+        description="values: delta_e (CIEDE2000 striae vs skin), redness_a, striae_redness_a, affected_fraction, "
+                    "texture, mean_l, roi_pixels — see tracker/imaging/metrics.py for the methods.")},
     "/api/v1/scales": {"get": op("The scales this clinic can use, with definitions", "200",
                                  {"type": "array", "items": {"type": "object"}})},
     "/api/v1/photos/{photo_id}/align": {"post": op(

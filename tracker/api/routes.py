@@ -20,8 +20,8 @@ from tracker.errors import NotFound, ValidationFailed
 from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
 from tracker.forms_common import form_from_json
 from tracker.extensions import db
-from tracker.models import VARIANTS, AdverseEvent, Patient, Photo, TreatmentArea, TreatmentCourse
-from tracker.outcomes import assessments
+from tracker.models import VARIANTS, AdverseEvent, Patient, Photo, PhotoMetric, TreatmentArea, TreatmentCourse
+from tracker.outcomes import assessments, regions
 from tracker.outcomes import services as outcome_services
 from tracker.outcomes.forms import EventForm, ResolveForm, injected_volumes, session_form_class
 from tracker.patients import services as patient_services
@@ -29,7 +29,7 @@ from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.photos import services as photo_services
 from tracker.photos.forms import PhotoPatchForm, UploadForm
 from tracker.photos.serving import image_response
-from tracker.security import authorize, load
+from tracker.security import authorize, load, scoped
 from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
 
@@ -360,3 +360,27 @@ def area_response(area_id: int) -> Any:
 @bp.get("/scales")
 def list_scales() -> Any:
     return jsonify([s.to_dict() for s in assessments.available_scales(api_user().clinic_id)])
+
+
+@bp.put("/areas/<int:area_id>/regions/<view>")
+def put_region(area_id: int, view: str) -> Any:
+    authorize(api_user(), "outcomes.review")
+    area = load(TreatmentArea, area_id, api_user())
+    if view not in area.views:
+        raise NotFound()
+    payload = json_body()
+    if not isinstance(payload, dict) or set(payload) != {"points"}:
+        raise ValidationFailed("Send {\"points\": [[x, y], ...]} in baseline display pixels.",
+                               fields={"points": "Required."})
+    roi = regions.set_region(api_user(), area, view, payload["points"])
+    return jsonify({"area_id": area.id, "view": view, "points": roi.points, "baseline_photo_id": roi.baseline_photo_id})
+
+
+@bp.get("/areas/<int:area_id>/metrics")
+def area_metrics(area_id: int) -> Any:
+    area = load(TreatmentArea, area_id, api_user())
+    rows = db.session.execute(scoped(PhotoMetric, api_user()).add_columns(Photo).join(
+        Photo, Photo.id == PhotoMetric.photo_id).where(Photo.area_id == area.id, Photo.deleted_at.is_(None))
+        .order_by(Photo.taken_on, Photo.id)).all()
+    return listing([{"photo_id": photo.id, "taken_on": iso(photo.taken_on), "view": photo.view_key or None,
+                     "method_version": metric.method_version, "values": metric.values} for metric, photo in rows])

@@ -94,6 +94,8 @@ MIN_BLOB_SHARE = 0.0005  # of the region: separate blobs smaller than this are d
 GUARD_PX = 2  # working px around marks that count neither as mark nor as skin for delta_e
 MIN_MARK_SHARE = 0.002  # below this share of marks, delta_e and striae_redness_a are not measured
 TEXTURE_WINDOW = 7  # working px
+PASSES = 2
+TRIMS = 1
 
 MIN_WORKING_PIXELS = 400  # fewer measurable working pixels than this: too narrow to measure
 
@@ -300,8 +302,10 @@ def transform_roi(roi: Roi, matrix: Any, *, inverse: bool = False) -> Roi:
     # Region coordinates put pixel centres at +0.5, the homography at integers.
     xy = np.array(roi.points) - 0.5
     mapped = np.column_stack([xy, np.ones(len(xy))]) @ homography.T
-    depth = mapped[:, 2] * np.sign(homography[2, 2] or 1.0)
-    if not np.all(depth > 1e-12):
+    # A homography and its negative are the same map; what matters is that all corners (hence, depth being
+    # affine, the whole region) lie on one side of the line sent to infinity.
+    depth = mapped[:, 2] * np.sign(mapped[0, 2])
+    if not np.all(depth > 1e-9 * np.abs(mapped[:, 2]).max()):
         raise RoiError(MESSAGE_CANNOT_MAP)
     return Roi(tuple(map(tuple, mapped[:, :2] / mapped[:, 2:] + 0.5)))
 
@@ -437,17 +441,52 @@ def _correct_exposure(lab: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _segment(smooth: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Boolean mask of mark pixels within ``mask`` (two passes; see the module docstring, step 4)."""
+    """Boolean mask of mark pixels within ``mask`` (see the module docstring, step 4)."""
     sigma = BACKGROUND_SIGMA * max(mask.shape)
-    marks = np.zeros_like(mask)
-    for _ in range(2):
-        skin = _background(smooth, mask & ~marks, sigma)
-        deviation = _distance(smooth, skin)
-        marks = _clean(mask & (deviation > _threshold(deviation[mask])), int(mask.sum()))
+    pixels = int(mask.sum())
+    # The skin's overall colour trend, fitted first to everything, then to the half of the pixels closest to
+    # that fit: skin, as long as marks are fewer than skin, however wide they are.
+    background = _trend(smooth, mask)
+    for _ in range(int(TRIMS)):
+        deviation = _distance(smooth, background)
+        skin = mask & (deviation <= np.median(deviation[mask]))
+        background = _trend(smooth, skin)
+    for step in range(int(PASSES)):
+        if step:  # later passes: trend and local detail, both from the skin found so far
+            trend = _trend(smooth, skin)
+            background = trend + _background(smooth - trend, skin, sigma, empty=0.0)
+        deviation = _distance(smooth, background)
+        marks = _clean(mask & (deviation > _threshold(deviation[mask])), pixels)
+        skin = mask & ~marks
     return marks
 
 
-def _background(lab: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+def _trend(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-channel quadratic surface c0 + c1 x + c2 y + c3 x^2 + c4 xy + c5 y^2 fitted to the weighted pixels.
+
+    Fitted by weighted least squares on the copy reduced BACKGROUND_REDUCTION times (plenty of samples for
+    six coefficients), with x and y running from -1 to 1 across the working copy.
+    """
+    height, width = weights.shape
+    small = (max(1, round(width / BACKGROUND_REDUCTION)), max(1, round(height / BACKGROUND_REDUCTION)))
+    w = cv2.resize(weights.astype(np.float32), small, interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
+    values = cv2.resize(lab, small, interpolation=cv2.INTER_AREA).astype(np.float64).reshape(-1, 3)
+    x, y = np.meshgrid(np.linspace(-1.0, 1.0, small[0]), np.linspace(-1.0, 1.0, small[1]))
+    basis = np.stack([np.ones(x.size), x.ravel(), y.ravel(), x.ravel() ** 2, (x * y).ravel(), y.ravel() ** 2])
+    # Normal equations from numpy's own sums (no BLAS, whose threads may change the order of additions):
+    # the fit is the same bit for bit on every run.
+    weighted = basis * w
+    gram = (weighted[:, None, :] * basis[None, :, :]).sum(axis=2)
+    moments = (weighted[:, None, :] * values.T[None, :, :]).sum(axis=2)
+    gram += np.eye(6) * 1e-9 * max(1.0, float(np.trace(gram)))  # never singular, even for a tiny region
+    c = np.linalg.solve(gram, moments)  # 6 x 3
+    # Evaluated on the reduced grid and enlarged: bilinear interpolation of a quadratic is all but exact.
+    surface = sum(basis[i][:, None] * c[i] for i in range(6))
+    reduced = surface.reshape(small[1], small[0], 3).astype(np.float32)
+    return cv2.resize(reduced, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _background(lab: np.ndarray, weights: np.ndarray, sigma: float, empty: float | None = None) -> np.ndarray:
     """Weighted Gaussian average of ``lab`` over the pixels in ``weights`` (normalised convolution).
 
     Computed on a copy reduced BACKGROUND_REDUCTION times and enlarged again: the result varies only over
@@ -466,10 +505,15 @@ def _background(lab: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarra
     )
     total = total[..., None]
     skin = weighted / np.maximum(total, np.float32(1e-4))
+    empty_value = empty
     empty = total[..., 0] <= 1e-4
     if empty.any():  # far from any skin pixel the weight vanishes: the region's mean skin colour stands in
-        skin[empty] = lab[weights].mean(axis=0) if weights.any() else lab.reshape(-1, 3).mean(axis=0)
+        skin[empty] = _fallback(lab, weights) if empty_value is None else empty_value
     return cv2.resize(skin, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _fallback(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return lab[weights].mean(axis=0) if weights.any() else lab.reshape(-1, 3).mean(axis=0)
 
 
 def _distance(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -489,7 +533,7 @@ def _clean(marks: np.ndarray, region_pixels: int) -> np.ndarray:
     """Drop specks: an opening removes parts narrower than OPENING_SIZE, then small separate blobs go."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (OPENING_SIZE, OPENING_SIZE))
     opened = cv2.morphologyEx(marks.astype(np.uint8), cv2.MORPH_OPEN, kernel)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= MIN_BLOB_SHARE * region_pixels
     keep[0] = False  # the background component
     return keep[labels]

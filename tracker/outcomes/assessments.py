@@ -120,7 +120,8 @@ def metric_series(actor: User, area: TreatmentArea, code: str) -> list[tuple[dat
         .join(Photo, Photo.id == PhotoMetric.photo_id)
         .where(Photo.area_id == area.id, Photo.deleted_at.is_(None))
         .order_by(Photo.taken_on, Photo.id)).all()
-    return [(photo.taken_on, float(metric.values[key]), photo) for metric, photo in rows
+    scale = 100.0 if key == "affected_fraction" else 1.0  # shown as a percentage
+    return [(photo.taken_on, round(float(metric.values[key]) * scale, 4), photo) for metric, photo in rows
             if metric.values.get(key) is not None]
 
 

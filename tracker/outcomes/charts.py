@@ -41,8 +41,12 @@ def _nice_range(low: float, high: float) -> tuple[float, float, float]:
     return math.floor(low / step) * step, math.ceil(high / step) * step, step
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2g}" if abs(value) < 1 else f"{value:.1f}"
+def _fmt(value: float, step: float | None = None) -> str:
+    """A tick label with as many decimals as the tick step needs; a value with three significant digits."""
+    if step is not None:
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        return f"{value:.{decimals}f}"
+    return f"{value:.3g}"
 
 
 def line_chart(points: list[Point], markers: list[Marker], *, title: str, unit: str = "",
@@ -74,7 +78,7 @@ def line_chart(points: list[Point], markers: list[Marker], *, title: str, unit: 
     while tick <= y1 + step / 2:
         parts.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y(tick):.1f}" '
                      f'y2="{y(tick):.1f}"/><text class="tick" x="{PAD_LEFT - 6}" y="{y(tick) + 4:.1f}" '
-                     f'text-anchor="end">{escape(_fmt(tick))}</text>')
+                     f'text-anchor="end">{escape(_fmt(tick, step))}</text>')
         tick += step
     for marker in markers:
         parts.append(f'<line class="session" x1="{x(marker.day):.1f}" x2="{x(marker.day):.1f}" y1="{PAD_TOP - 8}" '

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -9,7 +10,7 @@ from flask_login import current_user, login_required
 
 from tracker.errors import DomainError, ValidationFailed
 from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, TreatmentCourse
-from tracker.outcomes import assessments, bp, charts, exports, services
+from tracker.outcomes import assessments, bp, charts, exports, regions, services
 from tracker.outcomes import review as review_services
 from tracker.outcomes.forms import (
     AssessmentForm, BlindedForm, DecisionForm, EventForm, ResolveForm, injected_volumes, session_form,
@@ -251,3 +252,45 @@ def export_patient(patient_id: int, kind: str) -> Any:
 @require("exports.clinic")
 def export_clinic(kind: str) -> Any:
     return _csv(exports.export(current_user, kind), f"clinic-{current_user.clinic_id}-{kind}.csv")
+
+
+# --- regions of interest --------------------------------------------------------------------------
+
+def _region_points_from_form() -> list[list[float]]:
+    raw_points = request.form.get("points", "").strip()
+    if raw_points:
+        try:
+            parsed = json.loads(raw_points)
+        except ValueError:
+            raise ValidationFailed("The outline could not be read.", fields={"points": "Draw it again."}) from None
+        if not isinstance(parsed, list):
+            raise ValidationFailed("The outline could not be read.", fields={"points": "Draw it again."})
+        return parsed
+    try:
+        x, y, w, h = (float(request.form.get(k, "")) for k in ("x", "y", "w", "h"))
+    except ValueError:
+        raise ValidationFailed("Give the rectangle's left, top, width and height in pixels.",
+                               fields={"points": "Numbers, please."}) from None
+    return [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
+
+
+@bp.route("/areas/<int:area_id>/region", methods=["GET", "POST"])
+@require("outcomes.review")
+def region(area_id: int) -> Any:
+    treated = load(TreatmentArea, area_id, current_user)
+    view_key = request.values.get("view", treated.views[0] if treated.views else "")
+    status = 200
+    if request.method == "POST":
+        try:
+            regions.set_region(current_user, treated, view_key, _region_points_from_form())
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = 400
+        else:
+            flash("Region saved; the view's photos are measured in it.", "success")
+            return redirect(url_for("outcomes.area", area_id=treated.id))
+    from tracker.photos.alignment import baseline_for
+
+    return render_template("outcomes/region.html", area=treated, view_key=view_key,
+                           baseline=baseline_for(treated.id, view_key),
+                           roi=regions.region_of(treated.id, view_key)), status

@@ -127,7 +127,15 @@ def realign_group(area_id: int, view_key: str) -> dict[int, AlignmentStatus]:
             _mark(photo, AlignmentStatus.FAILED, baseline=baseline, reason="The photo could not be read for alignment.")
             outcome[photo.id] = AlignmentStatus.FAILED
     db.session.commit()
+    remeasure(area_id, view_key)
     return outcome
+
+
+def remeasure(area_id: int, view_key: str, only: int | None = None) -> None:
+    """Image metrics follow alignment: a photo's region depends on where it sits on the baseline's canvas."""
+    from tracker.outcomes.regions import measure_group
+
+    measure_group(area_id, view_key, only=only)
 
 
 def after_processing(photo: Photo) -> None:
@@ -138,3 +146,4 @@ def after_processing(photo: Photo) -> None:
         return
     align_photo(photo, baseline)
     db.session.commit()
+    remeasure(photo.area_id, photo.view_key, only=photo.id)

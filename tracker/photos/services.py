@@ -394,4 +394,5 @@ def rerun_alignment(actor: User, photo: Photo) -> Photo:
         raise Conflict("This photo is still being processed.")
     alignment.align_photo(photo, alignment.baseline_for(photo.area_id, photo.view_key))
     db.session.commit()
+    alignment.remeasure(photo.area_id, photo.view_key, only=photo.id)
     return photo

@@ -243,6 +243,8 @@ def test_a_region_that_would_map_behind_the_camera_is_refused() -> None:
     horizon = np.array([[1, 0, 0], [0, 1, 0], [-0.01, 0, 1]], float)  # x = 100 maps to infinity
     with pytest.raises(RoiError, match="cannot be mapped"):
         transform_roi(Roi.rectangle(50, 0, 100, 100), horizon)
+    # The same map scaled by -1 is the same map: a region clear of the horizon maps either way.
+    assert transform_roi(Roi.rectangle(0, 0, 50, 50), -horizon) == transform_roi(Roi.rectangle(0, 0, 50, 50), horizon)
 
 
 def test_measuring_unaligned_with_a_mapped_roi_agrees_with_measuring_aligned() -> None:
