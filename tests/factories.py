@@ -81,10 +81,47 @@ def make_course(patient: Patient, areas: list[TreatmentArea]) -> TreatmentCourse
     return course
 
 
+CONSENT_BODY = "I agree that the clinic may use my photos as this consent describes. I can withdraw at any time."
+
+
+def make_consent_texts(clinic: Clinic) -> dict[str, Any]:
+    from tracker.consent.services import text_sha256
+    from tracker.models import ConsentScope, ConsentText
+
+    texts = {}
+    for scope in ConsentScope:
+        body = f"{scope.label}. {CONSENT_BODY}"
+        texts[scope.value] = ConsentText(clinic_id=clinic.id, scope=scope, version=1, body=body,
+                                         sha256=text_sha256(body))
+        db.session.add(texts[scope.value])
+    db.session.flush()
+    return texts
+
+
+def give_consent(patient: Patient, user: User, scope: str = "care", area_id: int | None = None) -> Any:
+    from tracker.models import Consent, ConsentScope, ConsentText
+
+    text = db.session.scalars(sa_select(ConsentText).where(ConsentText.clinic_id == patient.clinic_id,
+                                                           ConsentText.scope == scope)).first()
+    consent = Consent(patient_id=patient.id, scope=ConsentScope(scope), area_id=area_id, text_id=text.id,
+                      text_version=text.version, text_sha256=text.sha256, signature_name=patient.full_name,
+                      granted_by_id=user.id)
+    db.session.add(consent)
+    db.session.flush()
+    return consent
+
+
+def sa_select(*args: Any) -> Any:
+    import sqlalchemy as sa
+
+    return sa.select(*args)
+
+
 def _patient_person(clinic: Clinic, key: str) -> Person:
     email = f"{key}@example.com"
     patient = make_patient(clinic, f"Patient {key.upper()}", email)
     user = make_user(clinic, email, Role.PATIENT, patient=patient, name=patient.full_name)
+    give_consent(patient, user, "care")
     area = make_area(patient)
     course = make_course(patient, [area])
     return Person(email, user.id, patient.id, area.id, course.id)
@@ -93,6 +130,8 @@ def _patient_person(clinic: Clinic, key: str) -> Person:
 def build_world() -> World:
     x = make_clinic("Clinic X", "clinic-x")
     y = make_clinic("Clinic Y", "clinic-y")
+    make_consent_texts(x)
+    make_consent_texts(y)
     world = World(x.id, y.id)
     for key, clinic, role in (("admin_x", x, Role.CLINIC_ADMIN), ("prac_x", x, Role.PRACTITIONER),
                               ("admin_y", y, Role.CLINIC_ADMIN), ("prac_y", y, Role.PRACTITIONER)):

@@ -93,11 +93,16 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.cli import register_cli
     from tracker.main import bp as main_bp
     from tracker.patients import bp as patients_bp
+    from tracker.audit_views import bp as audit_bp
+    from tracker.consent import bp as consent_bp
+    from tracker.gallery import bp as gallery_bp
+    from tracker.gallery import public_bp
     from tracker.outcomes import bp as outcomes_bp
     from tracker.photos import bp as photos_bp
     from tracker.timeline import bp as timeline_bp
 
-    for bp in (main_bp, auth_bp, patients_bp, photos_bp, timeline_bp, outcomes_bp, admin_bp, api_bp):
+    for bp in (main_bp, auth_bp, patients_bp, photos_bp, timeline_bp, outcomes_bp, consent_bp, gallery_bp, public_bp,
+               audit_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     register_cli(app)
 

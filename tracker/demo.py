@@ -154,6 +154,57 @@ def _demo_region(patient: Patient, practitioner: User) -> None:
                                                  [width * 0.8, height * 0.8], [width * 0.2, height * 0.8]])
 
 
+DEMO_CONSENT_TEXTS = {
+    "care": "## Photography for your treatment record\n\nWe photograph the treated areas before, during and after "
+            "your treatment so that you and your practitioner can judge how it is going. The photos are part of "
+            "your health record: only you and this clinic's care team can see them.\n\nYou can withdraw this "
+            "consent at any time; we will then stop adding photos.",
+    "gallery": "## Our public before/after gallery\n\nWith your permission, and only after you have seen and approved "
+               "the exact images, we may show a before/after pair of one treated area on our public web page. The "
+               "images are cropped to the treated skin, anything identifying is blurred, and no name or date is shown."
+               "\n\nWithdrawing takes your photos off the gallery immediately.",
+    "education": "## Teaching and conferences\n\nDe-identified photos may be used to teach clinicians and at "
+                 "professional conferences. No name, date or identifying feature is shown.",
+    "marketing": "## Marketing\n\nDe-identified photos may be used in the clinic's advertising. You can withdraw "
+                 "at any time; material already printed cannot be recalled.",
+}
+
+
+def _demo_consent(clinic: Clinic, patients: list[Patient]) -> None:
+    """Consent texts for every scope; every demo patient has signed the care consent (so uploads work)."""
+    from tracker.consent.services import GrantRequest, grant, text_sha256
+    from tracker.models import ConsentScope, ConsentText
+
+    for scope, body in DEMO_CONSENT_TEXTS.items():
+        db.session.add(ConsentText(clinic_id=clinic.id, scope=ConsentScope(scope), version=1, body=body,
+                                   sha256=text_sha256(body)))
+    db.session.commit()
+    for patient in patients:
+        user = db.session.scalars(sa.select(User).where(User.patient_id == patient.id)).one()
+        grant(user, GrantRequest("care", 1, patient.full_name))
+
+
+def _demo_gallery(patient: Patient, practitioner: User) -> None:
+    """Alex Morgan agreed to the gallery for one area and approved the pair the practitioner proposed."""
+    from tracker.consent.services import GrantRequest, grant
+    from tracker.gallery.services import Proposal, decide, propose
+    from tracker.models import AlignmentStatus, Photo
+
+    user = db.session.scalars(sa.select(User).where(User.patient_id == patient.id)).one()
+    area = db.session.scalars(sa.select(TreatmentArea).where(TreatmentArea.patient_id == patient.id)
+                              .order_by(TreatmentArea.name)).first()
+    photos = db.session.scalars(sa.select(Photo).where(Photo.area_id == area.id, Photo.view == "front")
+                                .order_by(Photo.taken_on)).all()
+    aligned = [p for p in photos if p.alignment is AlignmentStatus.ALIGNED]
+    if not photos or not aligned:
+        return
+    grant(user, GrantRequest("gallery", 1, patient.full_name, area_id=area.id))
+    width, height = DEMO_PHOTO_SIZE
+    item = propose(practitioner, Proposal(photos[0].id, aligned[-1].id,
+                                          crop=(width * 0.1, height * 0.1, width * 0.8, height * 0.8)))
+    decide(user, item, True)
+
+
 def load_demo_data(*, only_if_empty: bool, photos: bool = True) -> bool:
     """Create the demo clinics. Returns False when skipped because the database already holds data."""
     if not current_app.config["TRACKER_DEMO_ALLOWED"]:
@@ -174,9 +225,12 @@ def load_demo_data(*, only_if_empty: bool, photos: bool = True) -> bool:
     patients = [(_patient(demo, spec, practitioner), practitioner, spec) for spec in DEMO_PATIENTS]
     patients.append((_patient(other, OTHER_PATIENT, other_practitioner), other_practitioner, OTHER_PATIENT))
     db.session.commit()
+    _demo_consent(demo, [p for p, _u, _s in patients[:-1]])
+    _demo_consent(other, [patients[-1][0]])
     _demo_outcomes(patients[0][0], practitioner)
     for patient, uploader, spec in patients if photos else ():
         _demo_photos(patient, uploader, spec.weeks_ago)
     if photos:
         _demo_region(patients[0][0], practitioner)
+        _demo_gallery(patients[0][0], practitioner)
     return True

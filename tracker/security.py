@@ -53,6 +53,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "clinic.settings": frozenset({Role.CLINIC_ADMIN}),
     "exports.clinic": frozenset({Role.CLINIC_ADMIN}),
     "exports.patient": EVERYONE,        # patients may take their own records with them
+    "gallery.propose": STAFF,
+    "consultations.manage": STAFF,
+    "audit.search": frozenset({Role.CLINIC_ADMIN}),
 }
 
 
@@ -110,6 +113,10 @@ def load(model: type[M], object_id: Any, user: User, *, for_update: bool = False
         stmt = stmt.with_for_update()
     obj = db.session.scalars(stmt).first()
     if obj is None:
+        from tracker import audit
+
+        # Either it does not exist or it is not this user's to see; the trail records the attempt either way.
+        audit.record("access.denied", actor=user, object_type=model.__name__.lower(), object_id=key, outcome="denied")
         raise NotFound()
     return obj
 

@@ -51,3 +51,23 @@ def test_upgrade_from_empty_to_head_has_no_drift(tmp_path, empty_db_url):
         upgrade()
         assert _drift(db) == []
         db.engine.dispose()
+
+
+def test_audit_trail_is_append_only_in_the_database(tmp_path, empty_db_url):
+    from tests.conftest import make_app
+    from tracker.extensions import db
+
+    app = make_app(tmp_path, pg=True, SQLALCHEMY_DATABASE_URI=empty_db_url)
+    with app.app_context():
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO audit_events (at, actor_role, action, object_type, object_id, outcome, "
+                                 "ip, user_agent, detail) VALUES (CURRENT_TIMESTAMP, '', 'test', '', '', 'ok', '', "
+                                 "'', '{}')"))
+        for statement in ("UPDATE audit_events SET action = 'changed'", "DELETE FROM audit_events"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text(statement))
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT action FROM audit_events")).scalars().all() == ["test"]
+        db.engine.dispose()

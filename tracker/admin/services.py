@@ -6,6 +6,7 @@ import re
 
 import sqlalchemy as sa
 
+from tracker import audit
 from tracker.auth.services import end_all_sessions
 from tracker.errors import Conflict, ValidationFailed
 from tracker.extensions import db
@@ -45,6 +46,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
     if not active:
         end_all_sessions(user)
     db.session.commit()
+    audit.record("user.enable" if active else "user.disable", object_type="user", object_id=user.id)
 
 
 def change_role(actor: User, user: User, role: Role) -> None:
@@ -53,10 +55,13 @@ def change_role(actor: User, user: User, role: Role) -> None:
         raise ValidationFailed("Only staff roles can be changed here.")
     if user.id == actor.id:
         raise Conflict("You cannot change your own role.")
+    previous = user.role
     if user.role is not role:
         user.role = role
         end_all_sessions(user)  # privileges changed: make them sign in again
     db.session.commit()
+    audit.record("user.role_change", object_type="user", object_id=user.id,
+                 detail={"from": previous.value, "to": role.value})
 
 
 def count_admins(actor: User) -> int:

@@ -10,7 +10,7 @@ from tracker.auth.services import user_for_api_token
 from tracker.errors import DomainError, Unauthorized, UnsupportedMediaType
 from tracker.models import User
 
-PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
+PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi", "api.public_gallery", "api.consent_texts"}
 
 
 def bearer_token() -> str | None:

@@ -181,6 +181,17 @@ SCHEMAS: dict[str, Schema] = {
     "Region": _obj({"points": {"type": "array", "minItems": 3, "maxItems": 64,
                                "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
                     ["points"]),
+    "Consent": _obj({
+        "id": ID, "scope": {"type": "string", "enum": ["care", "gallery", "education", "marketing"]},
+        "area_id": nullable(ID), "status": {"type": "string", "enum": ["granted", "withdrawn"]},
+        "granted_at": DATETIME, "withdrawn_at": nullable(DATETIME), "text_version": INT, "text_sha256": STR,
+        "signature_name": STR}, ["id", "scope", "area_id", "status", "granted_at"]),
+    "ConsentGrant": _obj({
+        "scope": {"type": "string", "enum": ["care", "gallery", "education", "marketing"]},
+        "text_version": {"type": "integer", "description": "The version of the text the patient read"},
+        "signature_name": {"type": "string", "description": "The patient's full name, typed"},
+        "area_id": {**ID, "description": "Only this area (gallery, education, marketing)"}},
+        ["scope", "text_version", "signature_name"]),
     "PhotoPatch": _obj({
         "taken_on": DATE, "view": nullable({"type": "string", "enum": View.codes()}),
         "note": {"type": "string", "maxLength": 2000},
@@ -343,6 +354,32 @@ PATHS: dict[str, Schema] = {
         params=[path_id("area_id")],
         description="values: delta_e (CIEDE2000 striae vs skin), redness_a, striae_redness_a, affected_fraction, "
                     "texture, mean_l, roi_pixels — see tracker/imaging/metrics.py for the methods.")},
+    "/api/v1/me/consents": {
+        "get": op("Your consents (patients)", "200", array_of("Consent")),
+        "post": op("Grant a consent (patients only; never staff on a patient's behalf)", "201", ref("Consent"),
+                   "403", "404", "409", "415", "422", body="ConsentGrant",
+                   description="409 when text_version is not the current one: error.current_version and "
+                               "error.current_text carry the current text."),
+    },
+    "/api/v1/me/consents/{consent_id}/withdraw": {"post": op(
+        "Withdraw a consent, effective at once", "200", ref("Consent"), "403", "404",
+        params=[path_id("consent_id")],
+        description="Gallery items relying on it leave the public gallery in the same transaction.")},
+    "/api/v1/clinics/{slug}/consent-texts": {"get": op(
+        "The clinic's current consent texts (public)", "200", {"type": "array", "items": _obj({
+            "scope": STR, "version": INT, "body": STR, "sha256": STR})}, "404", public=True,
+        params=[{"name": "slug", "in": "path", "required": True, "schema": STR}])},
+    "/api/v1/clinics/{slug}/gallery": {"get": op(
+        "The clinic's published before/after gallery (public)", "200", _obj({
+            "clinic": _obj({"name": STR, "slug": STR}),
+            "items": {"type": "array", "items": _obj({
+                "id": {"type": "string", "description": "Random; unrelated to any internal id"}, "caption": STR,
+                "modality": STR, "body_region": STR, "images": _obj({"before": STR, "after": STR})})}}),
+        "404", public=True,
+        params=[{"name": "slug", "in": "path", "required": True, "schema": STR},
+                query("modality", {"type": "string", "enum": Modality.codes()}, "Filter"),
+                query("region", {"type": "string", "enum": BodyRegion.codes()}, "Filter")],
+        description="Cache-Control: no-store — withdrawn consent removes an item on the next request.")},
     "/api/v1/scales": {"get": op("The scales this clinic can use, with definitions", "200",
                                  {"type": "array", "items": {"type": "object"}})},
     "/api/v1/photos/{photo_id}/align": {"post": op(

@@ -12,15 +12,20 @@ from tracker.api import bp
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
 from tracker.api.openapi import build_spec
 from tracker.api.schemas import (
-    adverse_event_json, area_json, assessment_json, course_json, iso, patient_json, photo_json, session_json,
+    adverse_event_json, area_json, assessment_json, consent_json, course_json, iso, patient_json, photo_json, session_json,
     timeline_json, user_json,
 )
 from tracker.auth import services as auth_services
-from tracker.errors import NotFound, ValidationFailed
+from tracker import audit
+from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
 from tracker.forms_common import form_from_json
 from tracker.extensions import db
-from tracker.models import VARIANTS, AdverseEvent, Patient, Photo, PhotoMetric, TreatmentArea, TreatmentCourse
+from tracker.consent import services as consent_services
+from tracker.gallery import services as gallery_services
+from tracker.models import (
+    VARIANTS, AdverseEvent, Consent, ConsentScope, Patient, Photo, PhotoMetric, TreatmentArea, TreatmentCourse,
+)
 from tracker.outcomes import assessments, regions
 from tracker.outcomes import services as outcome_services
 from tracker.outcomes.forms import EventForm, ResolveForm, injected_volumes, session_form_class
@@ -63,7 +68,12 @@ def create_token() -> Any:
             or not isinstance(payload.get("password"), str):
         raise ValidationFailed("Send {\"email\": ..., \"password\": ...}.",
                                fields={"email": "Required.", "password": "Required."})
-    token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"])
+    try:
+        token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"])
+    except DomainError:
+        audit.record("auth.token", outcome="failed", detail={"email": payload["email"][:254]})
+        raise
+    audit.record("auth.token", actor=auth_services.user_by_email(payload["email"]))
     return created({"token": token, "expires_at": iso(expires_at)}, url_for("api.me"))
 
 
@@ -215,7 +225,10 @@ def photo_image(photo_id: int, variant: str) -> Any:
     if variant not in VARIANTS:
         raise NotFound()
     photo = _live_photo(photo_id)
-    return image_response(photo_services.read_variant(photo, variant), attachment=variant == "original")
+    response = image_response(photo_services.read_variant(photo, variant), attachment=variant == "original")
+    audit.record("photo.view", patient_id=photo.patient_id, object_type="photo", object_id=photo.id,
+                 detail={"variant": variant, "status": response.status_code})
+    return response
 
 
 
@@ -224,7 +237,9 @@ def photo_image(photo_id: int, variant: str) -> Any:
 @bp.get("/areas/<int:area_id>/timeline")
 def area_timeline(area_id: int) -> Any:
     area = load(TreatmentArea, area_id, api_user())
-    return jsonify(timeline_json(build_timeline(api_user(), area)))
+    body = timeline_json(build_timeline(api_user(), area))
+    audit.record("timeline.view", patient_id=area.patient_id, object_type="area", object_id=area.id)
+    return jsonify(body)
 
 
 @bp.post("/photos/<int:photo_id>/baseline")
@@ -384,3 +399,62 @@ def area_metrics(area_id: int) -> Any:
         .order_by(Photo.taken_on, Photo.id)).all()
     return listing([{"photo_id": photo.id, "taken_on": iso(photo.taken_on), "view": photo.view_key or None,
                      "method_version": metric.method_version, "values": metric.values} for metric, photo in rows])
+
+
+# --- consent and the public gallery ---------------------------------------------------------------
+
+@bp.get("/me/consents")
+def my_consents() -> Any:
+    user = api_user()
+    if user.patient_id is None:
+        return listing([])
+    patient = load(Patient, user.patient_id, user)
+    return listing([consent_json(c) for c in consent_services.list_consents(user, patient)])
+
+
+@bp.post("/me/consents")
+def grant_consent() -> Any:
+    payload = json_body()
+    if not isinstance(payload, dict):
+        raise ValidationFailed("Send a JSON object.")
+    unknown = set(payload) - {"scope", "text_version", "signature_name", "area_id"}
+    if unknown:
+        raise ValidationFailed(f"Unknown field(s): {', '.join(sorted(unknown))[:200]}.",
+                               fields={n[:60]: "Unknown field." for n in unknown})
+    version, area_id = payload.get("text_version"), payload.get("area_id")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValidationFailed("text_version is the version number of the text you read.",
+                               fields={"text_version": "An integer."})
+    if area_id is not None and (not isinstance(area_id, int) or isinstance(area_id, bool)):
+        raise ValidationFailed("area_id is an area id.", fields={"area_id": "An integer."})
+    consent = consent_services.grant(api_user(), consent_services.GrantRequest(
+        scope=str(payload.get("scope") or ""), text_version=version,
+        signature_name=str(payload.get("signature_name") or ""), area_id=area_id), ip=request.remote_addr or "")
+    return created(consent_json(consent), url_for("api.my_consents"))
+
+
+@bp.post("/me/consents/<int:consent_id>/withdraw")
+def withdraw_consent(consent_id: int) -> Any:
+    consent = load(Consent, consent_id, api_user())
+    return jsonify(consent_json(consent_services.withdraw(api_user(), consent, ip=request.remote_addr or "")))
+
+
+@bp.get("/clinics/<slug>/consent-texts")
+def consent_texts(slug: str) -> Any:
+    clinic = gallery_services.clinic_by_slug(slug)
+    texts = [consent_services.current_text(clinic.id, scope) for scope in ConsentScope]
+    return jsonify([{"scope": t.scope.value, "version": t.version, "body": t.body, "sha256": t.sha256}
+                    for t in texts if t is not None])
+
+
+@bp.get("/clinics/<slug>/gallery")
+def public_gallery(slug: str) -> Any:
+    clinic = gallery_services.clinic_by_slug(slug)
+    items = gallery_services.public_items(clinic, modality=request.args.get("modality") or None,
+                                          region=request.args.get("region") or None)
+    response = jsonify({"clinic": {"name": clinic.name, "slug": clinic.slug}, "items": [{
+        "id": item.public_id, "caption": item.caption, "modality": item.modality, "body_region": item.body_region,
+        "images": {side: url_for("public.gallery_image", slug=clinic.slug, public_id=item.public_id, side=side)
+                   for side in gallery_services.SIDES}} for item in items]})
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tracker.models import (
-    AdverseEvent, AlignmentStatus, Assessment, Patient, Photo, PhotoStatus, TreatmentArea, TreatmentCourse, TreatmentSession, User,
+    AdverseEvent, AlignmentStatus, Assessment, Consent, Patient, Photo, PhotoStatus, TreatmentArea, TreatmentCourse, TreatmentSession, User,
 )
 
 
@@ -114,3 +114,10 @@ def assessment_json(assessment: Assessment) -> dict[str, Any]:
             "scale": assessment.scale, "score": assessment.score, "items": assessment.items,
             "assessed_on": iso(assessment.assessed_on), "rater": assessment.rater.value, "note": assessment.note,
             "created_at": iso(assessment.created_at)}
+
+
+def consent_json(consent: Consent) -> dict[str, Any]:
+    return {"id": consent.id, "scope": consent.scope.value, "area_id": consent.area_id, "status": consent.status,
+            "granted_at": iso(consent.granted_at), "withdrawn_at": iso(consent.withdrawn_at),
+            "text_version": consent.text_version, "text_sha256": consent.text_sha256,
+            "signature_name": consent.signature_name}

@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from tracker import audit
 from tracker.auth import bp, services
 from tracker.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, NewPasswordForm, ResetRequestForm
 from tracker.auth.sessions import safe_next
@@ -33,9 +34,11 @@ def login() -> Any:
         try:
             user = services.authenticate(form.email.data or "", form.password.data or "")
         except DomainError as exc:
+            audit.record("auth.sign_in", outcome="failed", detail={"email": (form.email.data or "")[:254]})
             flash(exc.message, "error")
             return render_template("auth/login.html", form=form), 401
         _sign_in(user, bool(form.remember.data))
+        audit.record("auth.sign_in", actor=user)
         return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("auth/login.html", form=form), (400 if form.errors else 200)
 
@@ -44,6 +47,7 @@ def login() -> Any:
 def logout() -> Any:
     if current_user.is_authenticated:
         services.end_session(current_user.login_token)
+        audit.record("auth.sign_out")
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

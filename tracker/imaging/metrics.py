@@ -19,28 +19,39 @@ How the numbers are computed (method "metrics/1")
    100 white), a* runs from green (negative) to red (positive), b* from blue to yellow.
 3. Exposure correction. A brighter or darker exposure of the same skin multiplies L*+16, a* and b* by one
    common factor. All three are therefore rescaled so that the region's median lightness becomes L* = 65;
-   a re-take 10 % darker then gives the same numbers as the original. Only ``mean_l`` is reported without
+   a re-take 10 % darker then gives practically the same numbers as the original. Only ``mean_l`` is reported without
    this correction, as a check on exposure. The correction does not undo a change in the colour of the
    light (white balance): photos for comparison should be taken under the same kind of light. Because every
    region is brought to the same lightness, the values suit following one patient over time better than
    comparing patients with different skin tones (on darker skin they come out larger than uncorrected).
 4. Marks versus skin. Each pixel's colour, lightly smoothed (Gaussian, sigma 1 pixel) so that sensor noise
-   does not count, is compared with the colour of the skin around it. That skin colour is a weighted
-   average of the region's colours over a wide neighbourhood (Gaussian weights, sigma 4 % of the working
-   copy's longer side, about 20 pixels). The difference is the Euclidean distance in L*a*b* (CIE76 Delta E).
-   A pixel is a mark when this difference exceeds both
+   does not count, is compared with the colour the skin would have there without marks (below), as the
+   Euclidean distance in L*a*b* (CIE76 Delta E). A pixel is a mark when this distance exceeds both
 
-   * the region's typical difference plus 3 robust standard deviations: median + 3 x 1.4826 x MAD, where
-     MAD is the median absolute deviation from the median, over all measured pixels of the region; and
+   * the region's typical distance plus 3 robust standard deviations: median + 3 x 1.4826 x MAD, where MAD
+     is the median absolute deviation from the median, over all measured pixels of the region; and
    * a fixed minimum of 3 Delta E units, a difference most people can see, so that in a region without
      marks the ordinary texture of skin is not called a mark.
 
    Specks are then removed: a morphological opening with a 3-pixel disc drops anything narrower than
-   3 pixels, and separate blobs smaller than 0.05 % of the region are dropped. The surrounding-skin colour
-   is then estimated again from the skin pixels alone (so that wide or numerous marks do not tint it) and
-   the comparison, threshold and speck removal are repeated once; the result is final. Anything that
-   differs enough from the skin around it and is large enough counts: a mole, scar, tattoo or a shadow
-   inside the region is counted as a mark too.
+   3 pixels, and separate blobs smaller than 0.05 % of the region are dropped.
+
+   The skin's expected colour is found in two passes. First pass: the *trend*, for each of L*, a* and b* a
+   smooth surface over the region (c0 + c1 x + c2 y + c3 x^2 + c4 x y + c5 y^2, least squares), which
+   follows light falling off across the region and gradual changes of skin colour. It is fitted to all
+   pixels, then fitted again, twice, to the half of the pixels closest to the previous fit: while marks
+   cover less of the region than skin, that half is skin, however wide the marks are. Marks are found
+   against this trend. Second pass: the trend is fitted again to the pixels that are not marks, and the
+   *local detail* of the skin is added to it: how far the non-mark pixels nearby differ from the trend,
+   averaged with Gaussian weights (sigma 4 % of the working copy's longer side, about 20 pixels), so that
+   mottling and uneven light are not taken for marks. Marks are found again against this; this is the final
+   result. (Both are computed on a copy of the region reduced 4 times, which changes nothing visible.)
+
+   Limits: anything that differs enough from the skin around it and is large enough counts, so a mole,
+   scar, tattoo, hair or shadow inside the region is counted as a mark too. The region must contain more
+   normal skin than marks, and marks should be surrounded by skin: a single patch wider than about a third
+   of the region in its middle, or than about a tenth along its edge, looks like uneven light and is partly
+   missed.
 5. The numbers:
 
    * ``affected_fraction``: the share of the measured region's pixels that are marks (0 to 1).
@@ -59,7 +70,8 @@ How the numbers are computed (method "metrics/1")
      taken the same way.
    * ``mean_l``: the mean L* over the region, without the exposure correction, for context.
 
-Every step is deterministic: the same photo and region always give exactly the same numbers.
+Every step is deterministic: the same photo and region always give exactly the same numbers (with the same
+versions of this software and its libraries).
 """
 
 from __future__ import annotations
@@ -85,8 +97,9 @@ MIN_VALID_SHARE = 0.6  # of the region that must be inside an aligned photo
 WORKING_SIZE = 512  # longer side of the region's working copy, px
 REFERENCE_L = 65.0  # median lightness the exposure correction brings the region to
 NOISE_SIGMA = 1.0  # working px: light smoothing before comparing a pixel with its surroundings
-BACKGROUND_SIGMA = 0.04  # of the working copy's longer side: the "surrounding skin" neighbourhood
-BACKGROUND_REDUCTION = 4  # the skin estimate is computed at this reduction (it varies slowly)
+TREND_TRIMS = 2  # refits of the skin's colour trend to the half of the pixels closest to it
+LOCAL_SIGMA = 0.04  # of the working copy's longer side: the neighbourhood of "local detail" of the skin
+REDUCTION = 4  # trend and local detail are computed on the working copy reduced this many times
 THRESHOLD_K = 3.0  # robust standard deviations above the typical difference
 MIN_DELTA_E = 3.0  # CIE76 units: below this a pixel is never a mark
 OPENING_SIZE = 3  # working px: marks narrower than this are dropped as specks
@@ -94,8 +107,6 @@ MIN_BLOB_SHARE = 0.0005  # of the region: separate blobs smaller than this are d
 GUARD_PX = 2  # working px around marks that count neither as mark nor as skin for delta_e
 MIN_MARK_SHARE = 0.002  # below this share of marks, delta_e and striae_redness_a are not measured
 TEXTURE_WINDOW = 7  # working px
-PASSES = 2
-TRIMS = 1
 
 MIN_WORKING_PIXELS = 400  # fewer measurable working pixels than this: too narrow to measure
 
@@ -344,29 +355,34 @@ def measure(image_rgb: np.ndarray, roi: Roi, valid_mask: np.ndarray | None = Non
     check_roi(roi, (width, height))
     region = _Region.cut(image_rgb, roi, _valid(valid_mask, (height, width)))
     lab = _to_lab(region.rgb)
-    mean_l = _mean(lab[..., 0], region.mask)
+    mean_l = float(_mean(lab, region.mask)[0])  # before the exposure correction: it shows the exposure
     lab = _correct_exposure(lab, region.mask)
     smooth = cv2.GaussianBlur(lab, (0, 0), NOISE_SIGMA)
     marks = _segment(smooth, region.mask)
-    skin = region.mask & ~_dilate(marks, GUARD_PX)
-    marked, measured = int(marks.sum()), int(region.mask.sum())
-    comparable = marked >= MIN_MARK_SHARE * measured and skin.any()
-    mark_colour = _mean(lab, marks) if comparable else None
+    delta_e, striae_redness_a = _contrast(lab, marks, region.mask)
     return Metrics(
-        delta_e=delta_e_2000(mark_colour, _mean(lab, skin)) if mark_colour is not None else None,
-        redness_a=_mean(lab[..., 1], region.mask),
-        striae_redness_a=float(mark_colour[1]) if mark_colour is not None else None,
-        affected_fraction=marked / measured,
+        delta_e=delta_e,
+        redness_a=float(_mean(lab, region.mask)[1]),
+        striae_redness_a=striae_redness_a,
+        affected_fraction=int(marks.sum()) / int(region.mask.sum()),
         texture=_texture(smooth[..., 0], region.mask),
         mean_l=mean_l,
         roi_pixels=region.photo_pixels,
     )
 
 
-def _mean(values: np.ndarray, mask: np.ndarray) -> Any:
-    """Mean over the masked pixels, accumulated in float64 (a float, or one per channel)."""
-    mean = values[mask].astype(np.float64).mean(axis=0)
-    return float(mean) if mean.ndim == 0 else mean
+def _contrast(lab: np.ndarray, marks: np.ndarray, mask: np.ndarray) -> tuple[float | None, float | None]:
+    """``delta_e`` and ``striae_redness_a``, or (None, None) when there are too few marks to compare."""
+    skin = mask & ~_dilate(marks, GUARD_PX)
+    if int(marks.sum()) < MIN_MARK_SHARE * int(mask.sum()) or not skin.any():
+        return None, None
+    mark_colour = _mean(lab, marks)
+    return delta_e_2000(mark_colour, _mean(lab, skin)), float(mark_colour[1])
+
+
+def _mean(lab: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean L*, a*, b* over the masked pixels (OpenCV accumulates in double precision)."""
+    return np.array(cv2.mean(lab, mask=mask.astype(np.uint8))[:3])
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -441,79 +457,82 @@ def _correct_exposure(lab: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _segment(smooth: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Boolean mask of mark pixels within ``mask`` (see the module docstring, step 4)."""
-    sigma = BACKGROUND_SIGMA * max(mask.shape)
+    """Boolean mask of mark pixels within ``mask``: two passes (see the module docstring, step 4)."""
     pixels = int(mask.sum())
-    # The skin's overall colour trend, fitted first to everything, then to the half of the pixels closest to
-    # that fit: skin, as long as marks are fewer than skin, however wide they are.
-    background = _trend(smooth, mask)
-    for _ in range(int(TRIMS)):
-        deviation = _distance(smooth, background)
-        skin = mask & (deviation <= np.median(deviation[mask]))
-        background = _trend(smooth, skin)
-    for step in range(int(PASSES)):
-        if step:  # later passes: trend and local detail, both from the skin found so far
-            trend = _trend(smooth, skin)
-            background = trend + _background(smooth - trend, skin, sigma, empty=0.0)
-        deviation = _distance(smooth, background)
-        marks = _clean(mask & (deviation > _threshold(deviation[mask])), pixels)
-        skin = mask & ~marks
-    return marks
+    trend = _robust_trend(smooth, mask)
+    marks = _marks(_distance(smooth, trend), mask, pixels)
+    skin = mask & ~marks
+    trend = _trend(smooth, skin)
+    expected = trend + _local_detail(smooth - trend, skin, LOCAL_SIGMA * max(mask.shape))
+    return _marks(_distance(smooth, expected), mask, pixels)
+
+
+def _robust_trend(lab: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The trend of the skin's colour, refitted TREND_TRIMS times to the half of the pixels closest to it.
+
+    The first fit, to every pixel, is pulled towards the marks; the half of the pixels closest to it is
+    nonetheless skin while marks are fewer than skin, and a fit to that half is closer still to the skin.
+    """
+    trend = _trend(lab, mask)
+    for _ in range(TREND_TRIMS):
+        deviation = _distance(lab, trend)
+        trend = _trend(lab, mask & (deviation <= np.median(deviation[mask])))
+    return trend
+
+
+def _marks(deviation: np.ndarray, mask: np.ndarray, pixels: int) -> np.ndarray:
+    return _clean(mask & (deviation > _threshold(deviation[mask])), pixels)
 
 
 def _trend(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per-channel quadratic surface c0 + c1 x + c2 y + c3 x^2 + c4 xy + c5 y^2 fitted to the weighted pixels.
 
-    Fitted by weighted least squares on the copy reduced BACKGROUND_REDUCTION times (plenty of samples for
-    six coefficients), with x and y running from -1 to 1 across the working copy.
+    A weighted least-squares fit on the working copy reduced REDUCTION times (plenty of samples for six
+    coefficients), x and y running from -1 to 1 across it.
     """
     height, width = weights.shape
-    small = (max(1, round(width / BACKGROUND_REDUCTION)), max(1, round(height / BACKGROUND_REDUCTION)))
+    small = _reduced_size(width, height)
     w = cv2.resize(weights.astype(np.float32), small, interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
     values = cv2.resize(lab, small, interpolation=cv2.INTER_AREA).astype(np.float64).reshape(-1, 3)
     x, y = np.meshgrid(np.linspace(-1.0, 1.0, small[0]), np.linspace(-1.0, 1.0, small[1]))
-    basis = np.stack([np.ones(x.size), x.ravel(), y.ravel(), x.ravel() ** 2, (x * y).ravel(), y.ravel() ** 2])
-    # Normal equations from numpy's own sums (no BLAS, whose threads may change the order of additions):
-    # the fit is the same bit for bit on every run.
+    x, y = x.ravel(), y.ravel()
+    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y])
+    # Normal equations with einsum (its own loops, not BLAS, whose threads may change the order of the
+    # additions): the fit is the same bit for bit on every run.
     weighted = basis * w
-    gram = (weighted[:, None, :] * basis[None, :, :]).sum(axis=2)
-    moments = (weighted[:, None, :] * values.T[None, :, :]).sum(axis=2)
+    gram = np.einsum("in,jn->ij", weighted, basis)
+    moments = np.einsum("in,nc->ic", weighted, values)
     gram += np.eye(6) * 1e-9 * max(1.0, float(np.trace(gram)))  # never singular, even for a tiny region
-    c = np.linalg.solve(gram, moments)  # 6 x 3
+    coefficients = np.linalg.solve(gram, moments)  # 6 x 3
+    surface = np.einsum("in,ic->nc", basis, coefficients)
     # Evaluated on the reduced grid and enlarged: bilinear interpolation of a quadratic is all but exact.
-    surface = sum(basis[i][:, None] * c[i] for i in range(6))
     reduced = surface.reshape(small[1], small[0], 3).astype(np.float32)
     return cv2.resize(reduced, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def _background(lab: np.ndarray, weights: np.ndarray, sigma: float, empty: float | None = None) -> np.ndarray:
-    """Weighted Gaussian average of ``lab`` over the pixels in ``weights`` (normalised convolution).
+def _local_detail(residual: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted average of ``residual`` over the pixels in ``weights`` (normalised convolution).
 
-    Computed on a copy reduced BACKGROUND_REDUCTION times and enlarged again: the result varies only over
-    tens of pixels, and this is ~15x faster than blurring at full working size with the same sigma.
+    Zero where no weighted pixel is near. Computed on the copy reduced REDUCTION times and enlarged again:
+    the result varies only over tens of pixels, and this is ~15x faster than at full working size.
     """
-    w = weights.astype(np.float32)
     height, width = weights.shape
-    small = (max(1, round(width / BACKGROUND_REDUCTION)), max(1, round(height / BACKGROUND_REDUCTION)))
-    blurred_sigma = sigma / BACKGROUND_REDUCTION
+    small = _reduced_size(width, height)
+    w = weights.astype(np.float32)
     total, weighted = (
         cv2.GaussianBlur(
-            cv2.resize(values, small, interpolation=cv2.INTER_AREA), (0, 0), blurred_sigma,
+            cv2.resize(values, small, interpolation=cv2.INTER_AREA), (0, 0), sigma / REDUCTION,
             borderType=cv2.BORDER_REFLECT,
         )
-        for values in (w, lab * w[..., None])
+        for values in (w, residual * w[..., None])
     )
     total = total[..., None]
-    skin = weighted / np.maximum(total, np.float32(1e-4))
-    empty_value = empty
-    empty = total[..., 0] <= 1e-4
-    if empty.any():  # far from any skin pixel the weight vanishes: the region's mean skin colour stands in
-        skin[empty] = _fallback(lab, weights) if empty_value is None else empty_value
-    return cv2.resize(skin, (width, height), interpolation=cv2.INTER_LINEAR)
+    detail = np.where(total > 1e-4, weighted / np.maximum(total, np.float32(1e-4)), np.float32(0.0))
+    return cv2.resize(detail, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def _fallback(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return lab[weights].mean(axis=0) if weights.any() else lab.reshape(-1, 3).mean(axis=0)
+def _reduced_size(width: int, height: int) -> tuple[int, int]:
+    return max(1, round(width / REDUCTION)), max(1, round(height / REDUCTION))
 
 
 def _distance(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -4,6 +4,9 @@ from tracker.models.base import Base, utcnow
 from tracker.models.clinic import Clinic
 from tracker.models.photo import VARIANTS, AlignmentStatus, Photo, PhotoStatus, ViewBaseline
 from tracker.models.session import Anaesthesia, InjectionDepth, SessionArea, TreatmentSession
+from tracker.models.consent import (
+    AuditEvent, Consent, ConsentScope, ConsentText, ConsultationRequest, GalleryItem, GalleryStatus, RequestStatus,
+)
 from tracker.models.outcome import (
     AdverseEvent, Assessment, BlindedRating, CustomScale, Decision, EventKind, FollowUpDecision, PhotoMetric, Rater,
     Roi, Severity,
@@ -17,5 +20,6 @@ __all__ = [
     "AlignmentStatus", "PasswordReset", "Patient", "Photo", "PhotoStatus", "VARIANTS", "ViewBaseline",
     "TreatmentSession", "SessionArea", "InjectionDepth", "Anaesthesia", "AdverseEvent", "Assessment",
     "BlindedRating", "CustomScale", "Decision", "EventKind", "FollowUpDecision", "PhotoMetric", "Rater", "Roi",
-    "Severity", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
+    "Severity", "AuditEvent", "Consent", "ConsentScope", "ConsentText", "ConsultationRequest", "GalleryItem",
+    "GalleryStatus", "RequestStatus", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from tracker import audit
 from tracker.errors import DomainError, ValidationFailed
 from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, TreatmentCourse
 from tracker.outcomes import assessments, bp, charts, exports, regions, services
@@ -185,6 +186,7 @@ def review(area_id: int) -> Any:
             flash(f"Decision recorded: {decision.decision.label}.", "success")
             return redirect(url_for("outcomes.review", area_id=treated.id))
     timeline = build_timeline(current_user, treated)
+    audit.record("review.view", patient_id=treated.patient_id, object_type="area", object_id=treated.id)
     try:
         pair = pick_pair(current_user, treated, timeline, None, None, None)
     except DomainError:
@@ -245,13 +247,17 @@ def _csv(body: str, name: str) -> Response:
 @bp.get("/patients/<int:patient_id>/export/<kind>.csv")
 def export_patient(patient_id: int, kind: str) -> Any:
     patient = load(Patient, patient_id, current_user)
-    return _csv(exports.export(current_user, kind, patient), f"patient-{patient.id}-{kind}.csv")
+    body = exports.export(current_user, kind, patient)
+    audit.record("export", patient_id=patient.id, object_type="csv", object_id=kind)
+    return _csv(body, f"patient-{patient.id}-{kind}.csv")
 
 
 @bp.get("/export/<kind>.csv")
 @require("exports.clinic")
 def export_clinic(kind: str) -> Any:
-    return _csv(exports.export(current_user, kind), f"clinic-{current_user.clinic_id}-{kind}.csv")
+    body = exports.export(current_user, kind)
+    audit.record("export", object_type="csv", object_id=f"clinic:{kind}")
+    return _csv(body, f"clinic-{current_user.clinic_id}-{kind}.csv")
 
 
 # --- regions of interest --------------------------------------------------------------------------

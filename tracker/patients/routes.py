@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from tracker import audit
 from tracker.errors import DomainError
 from tracker.models import Patient, TreatmentArea
 from tracker.patients import bp, services
@@ -102,8 +103,10 @@ def new_area(patient_id: int) -> Any:
 def area(patient_id: int, area_id: int) -> Any:
     patient = load(Patient, patient_id, current_user)
     treated_area = load_child(TreatmentArea, area_id, current_user, patient_id=patient.id)
-    return render_template("patients/area.html", patient=patient, area=treated_area,
-                           photos=photo_services.list_photos(current_user, treated_area),
+    photos = photo_services.list_photos(current_user, treated_area)
+    audit.record("photos.list", patient_id=patient.id, object_type="area", object_id=treated_area.id,
+                 detail={"photos": len(photos)})
+    return render_template("patients/area.html", patient=patient, area=treated_area, photos=photos,
                            upload_form=UploadForm(area=treated_area))
 
 

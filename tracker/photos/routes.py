@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from tracker import audit
 from tracker.api.schemas import photo_json
 from tracker.errors import DomainError, NotFound, json_error
 from tracker.extensions import limiter, person_key, upload_limit
@@ -93,6 +94,8 @@ def _upload_one_flash(area: TreatmentArea, form: UploadForm, storage_file: Any) 
 @bp.get("/<int:photo_id>")
 def detail(photo_id: int) -> Any:
     photo = load_photo(photo_id)
+    audit.record("photo.view", patient_id=photo.patient_id, object_type="photo", object_id=photo.id,
+                 detail={"variant": "page"})
     form = PhotoEditForm(area=photo.area, obj=photo, view=photo.view.value if photo.view else "")
     return render_template("photos/detail.html", photo=photo, area=photo.area, form=form)
 
@@ -140,4 +143,9 @@ def image(photo_id: int, variant: str) -> Any:
     if variant not in VARIANTS:
         raise NotFound()
     photo = load_photo(photo_id)
-    return image_response(services.read_variant(photo, variant), attachment=variant == "original")
+    response = image_response(services.read_variant(photo, variant), attachment=variant == "original")
+    # A thumbnail inside one of our pages was counted with that page view; anything else is counted here.
+    if not (variant == "thumb" and request.headers.get("Sec-Fetch-Dest") == "image"):
+        audit.record("photo.view", patient_id=photo.patient_id, object_type="photo", object_id=photo.id,
+                     detail={"variant": variant, "status": response.status_code})
+    return response

@@ -144,6 +144,9 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
     ``taken_on`` overrides the photo's own date; ``fallback_taken_on`` is used only when it has none.
     """
     authorize(actor, "photos.upload")
+    from tracker.consent.services import require_care_consent
+
+    require_care_consent(area.patient_id)
     if len(note) > MAX_NOTE:
         raise ValidationFailed(f"Keep the note under {MAX_NOTE} characters.", fields={"note": "Too long."})
     photo_view = _check_view(view, area)

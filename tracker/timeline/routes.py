@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from tracker import audit
 from tracker.models import Photo, Patient, TreatmentArea
 from tracker.photos import services as photo_services
 from tracker.photos.forms import UploadForm
@@ -30,6 +31,8 @@ def _int(name: str) -> int | None:
 def area(area_id: int) -> Any:
     treated_area = load(TreatmentArea, area_id, current_user)
     timeline = services.build_timeline(current_user, treated_area)
+    audit.record("timeline.view", patient_id=treated_area.patient_id, object_type="area", object_id=treated_area.id,
+                 detail={"photos": timeline.photo_count})
     return render_template("timeline/area.html", area=treated_area, patient=load(Patient, treated_area.patient_id,
                            current_user), timeline=timeline, staff=can(current_user, "photos.align"))
 
@@ -41,6 +44,8 @@ def compare(area_id: int) -> Any:
     pair = services.pick_pair(current_user, treated_area, timeline, _int("before"), _int("after"),
                               request.args.get("view"))
     choices = [e.photo for e in timeline.events if e.kind == "photo" and e.photo.is_ready]
+    audit.record("compare.view", patient_id=treated_area.patient_id, object_type="area", object_id=treated_area.id,
+                 detail={"before": pair.before.id, "after": pair.after.id})
     return render_template("timeline/compare.html", area=treated_area, pair=pair, choices=choices,
                            mode=request.args.get("mode", "slider"))
 

@@ -268,7 +268,7 @@ def test_the_same_photo_gives_exactly_the_same_numbers() -> None:
     first = measure(image, CENTRE)
     assert measure(image, CENTRE) == first
     assert measure(decoded(data), CENTRE) == first  # decoded again: a different array, the same pixels
-    assert measure(np.ascontiguousarray(image[:, :, :]), Roi(CENTRE.points)) == first
+    assert measure(image.copy(), Roi(CENTRE.points)) == first  # an equal region, a copied array
     assert json.dumps(measure(image, CENTRE).to_dict()) == json.dumps(first.to_dict())
     np.testing.assert_array_equal(image, before)  # the photo is not modified
 
@@ -392,6 +392,34 @@ def test_a_drawn_mark_is_found_and_measured() -> None:
     assert result.affected_fraction == pytest.approx(band[100:300, 100:500].mean() * 14 / 12, rel=0.1)
     assert result.delta_e > 10
     assert result.striae_redness_a > result.redness_a
+
+
+def bands_photo(starts: list[int], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Plain skin, lit unevenly (darker towards the sides), with vertical pink-purple bands; and their mask."""
+    rng = np.random.default_rng(0)
+    skin = rng.normal((200, 150, 130), 3.0, (400, 600, 3))
+    truth = np.zeros((400, 600), bool)
+    for start in starts:
+        truth[:, start : start + width] = True
+    skin[truth] = rng.normal((175, 110, 125), 3.0, (int(truth.sum()), 3))
+    light = 1.0 - 0.25 * ((np.arange(600) - 300) / 300.0) ** 2
+    return np.clip(skin * light[None, :, None], 0, 255).astype(np.uint8), truth
+
+
+@pytest.mark.parametrize(
+    ("starts", "width"),
+    [
+        ([124 + 80 * i for i in range(5)], 32),  # five bands: 40 % of the region is marks
+        ([240], 120),  # one wide patch in the middle: 30 % of the region's width
+        ([100], 40),  # a patch along the region's edge: 10 % of its width (wider ones are partly missed)
+    ],
+)
+def test_dense_and_wide_marks_are_found_whole(starts: list[int], width: int) -> None:
+    photo, truth = bands_photo(starts, width)
+    region = Roi.rectangle(100, 100, 400, 200)
+    result = measure(photo, region)
+    assert result.affected_fraction == pytest.approx(truth[100:300, 100:500].mean(), abs=0.03)
+    assert result.delta_e > 10
 
 
 # (e) redness and exposure -------------------------------------------------------------------------------------
