@@ -24,6 +24,8 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        if "code" in extra:  # a more specific machine-readable code than the class's
+            self.code = str(extra.pop("code"))
         self.extra = extra
 
 

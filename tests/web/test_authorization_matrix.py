@@ -61,6 +61,7 @@ PAGE_CASES = [
     Case("decision", "POST", lambda w, k: f"/outcomes/areas/{w[k].area_id}/review", True, 302,
          lambda w, k: {"decision": "complete"}),
     Case("region page", "GET", lambda w, k: f"/outcomes/areas/{w[k].area_id}/region", True, 200),
+    Case("gallery proposal form", "GET", lambda w, k: f"/gallery/propose/{w[k].area_id}", True, 200),
     Case("export sessions", "GET", lambda w, k: f"/outcomes/patients/{_p(w, k)}/export/sessions.csv", False, 200),
     Case("export assessments", "GET", lambda w, k: f"/outcomes/patients/{_p(w, k)}/export/assessments.csv", False,
          200),
@@ -175,6 +176,10 @@ def test_api_matrix(client, world, case, role, relation):
 
 
 FUNCTION_PAGES = [
+    ("GET", "/gallery/inbox", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
+    ("GET", "/audit/", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),
+    ("GET", "/audit/me", {"patient": 200, "practitioner": 403, "clinic_admin": 403}),
+    ("GET", "/consent/texts", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),
     ("GET", "/outcomes/cohort", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
     ("GET", "/outcomes/blinded", {"patient": 403, "practitioner": 200, "clinic_admin": 200}),
     ("GET", "/admin/settings", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),

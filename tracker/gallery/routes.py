@@ -44,6 +44,7 @@ def index() -> Any:
 def propose(area_id: int) -> Any:
     area = load(TreatmentArea, area_id, current_user)
     form = ProposalForm(before_id=request.args.get("before", type=int), after_id=request.args.get("after", type=int))
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             item = services.propose(current_user, services.Proposal(
@@ -59,7 +60,7 @@ def propose(area_id: int) -> Any:
     from tracker.photos.services import list_photos
 
     photos = [p for p in list_photos(current_user, area) if p.is_ready]
-    return render_template("gallery/propose.html", area=area, form=form, photos=photos), (400 if form.errors else 200)
+    return render_template("gallery/propose.html", area=area, form=form, photos=photos), status
 
 
 @bp.post("/items/<int:item_id>/decide")
