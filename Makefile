@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := tracker
 
-.PHONY: run test test-sqlite test-postgres install install-dev browser worker bench lint audit clean
+.PHONY: run test test-sqlite test-postgres install install-dev browser worker bench audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ browser:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 ## test: install what the tests need and run them all (SQLite; then PostgreSQL too when TEST_DATABASE_URL is set)
-test: install-dev browser
+test: install-dev browser audit
 	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; $(BIN)/pytest; fi
 
@@ -46,6 +46,11 @@ test-sqlite: install-dev
 
 test-postgres: install-dev
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+
+## audit: static security checks (bandit; findings fixed or justified in place) and known vulnerabilities (pip-audit)
+audit: install-dev
+	$(BIN)/bandit -q -r tracker
+	$(BIN)/pip-audit -r requirements.txt --progress-spinner off
 
 ## worker: process photos from the Redis queue (needs REDIS_URL)
 worker: install

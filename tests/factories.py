@@ -235,3 +235,12 @@ def striae(seed: int, severity: float, pose: tuple[float, float, float, float] =
     from tracker.imaging.synthetic import striae_photo
 
     return striae_photo(seed, severity, size[0], size[1], pose=pose)
+
+
+def direct_token(app: Any, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """A bearer token minted in-process (no HTTP, so no sign-in rate limit): for loops and property tests."""
+    from tracker.auth.services import issue_api_token
+
+    with app.app_context():
+        token, _expires = issue_api_token(email, password)
+    return {"Authorization": f"Bearer {token}"}

@@ -99,3 +99,16 @@ def realign_command(area_id: int | None) -> None:
         for status in realign_group(area, view.value if view else "").values():
             counts[status.value] = counts.get(status.value, 0) + 1
     click.echo(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no photos")
+
+
+@tracker_cli.command("requeue-stuck")
+@click.option("--older-than-minutes", default=15, show_default=True,
+              help="Photos still 'processing' after this long were lost by a dead worker.")
+def requeue_stuck_command(older_than_minutes: int) -> None:
+    """Process again the photos whose worker died mid-way (idempotent: a live job racing it does no harm)."""
+    from datetime import timedelta
+
+    from tracker.photos.maintenance import requeue_stuck
+
+    count = requeue_stuck(older_than=timedelta(minutes=older_than_minutes))
+    click.echo(f"requeued {count} photo(s)")

@@ -78,6 +78,23 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
 
 
 _FAILED = pytest.StashKey[bool]()
+STEPS = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def steps(request: Any) -> Any:
+    """Record a screenshot per journey step; they are written to test-artifacts/ only if the test fails."""
+    shots: list[tuple[str, bytes]] = []
+    request.node.stash[STEPS] = shots
+
+    def step(page: Any, name: str) -> None:
+        shots.append((name, page.screenshot(full_page=True)))
+
+    yield step
+    if request.node.stash.get(_FAILED, False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        for index, (name, data) in enumerate(shots, start=1):
+            (ARTIFACTS / f"{request.node.name}-{index:02d}-{name}.png").write_bytes(data)
 
 
 def _open_page(browser: Any, request: Any, **context_options: Any) -> Iterator[Any]:

@@ -67,7 +67,7 @@ def create_token() -> Any:
     if not isinstance(payload, dict) or not isinstance(payload.get("email"), str) \
             or not isinstance(payload.get("password"), str):
         raise ValidationFailed("Send {\"email\": ..., \"password\": ...}.",
-                               fields={"email": "Required.", "password": "Required."})
+                               fields={"email": "Required.", "password": "Required."})  # a message # nosec B105
     try:
         token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"])
     except DomainError:

@@ -35,7 +35,9 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     hasher = _hasher()
     if stored_hash is None:
         name = current_app.config["TRACKER_PASSWORD_HASH"]
-        stored_hash = _DUMMY.setdefault(name, hasher.hash("dummy password for timing"))
+        if name not in _DUMMY:  # made once: hashing on every miss would make unknown e-mails twice as slow
+            _DUMMY[name] = hasher.hash("dummy password for timing")
+        stored_hash = _DUMMY[name]
         password = password + "\0never"
     try:
         return hasher.verify(stored_hash, password)

@@ -334,14 +334,14 @@ class _Words:
         return _sentences(self.not_improved(last), self.earlier(earlier, "it"), self.conclusion(earlier))
 
     def improved(self, last: SessionResponse) -> str:
-        assert last.change is not None
+        assert last.change is not None  # type narrowing, guaranteed above # nosec B101
         relation = "as much as" if last.change == self.mid_points else "more than"
         return (f"Session {last.number} improved {self.measure} by {format_number(last.change)} "
                 f"({_values(last)}), {relation} the minimal important difference of {self.mid_words}: the "
                 f"response has not plateaued.")
 
     def not_improved(self, last: SessionResponse) -> str:
-        assert last.change is not None
+        assert last.change is not None  # type narrowing, guaranteed above # nosec B101
         numbers = (f"({_values(last)}, change {format_number(last.change)}; the minimal important difference is "
                    f"{self.mid_words})")
         if last.change < 0:
@@ -371,7 +371,7 @@ class _Words:
 
 
 def _effect(change: float | None, measure: str) -> str:
-    assert change is not None
+    assert change is not None  # type narrowing, guaranteed above # nosec B101
     if change > 0:
         return f"improved {measure} by {format_number(change)}"
     if change < 0:
@@ -380,7 +380,7 @@ def _effect(change: float | None, measure: str) -> str:
 
 
 def _values(response: SessionResponse) -> str:
-    assert response.before is not None and response.after is not None
+    assert response.before is not None and response.after is not None  # type narrowing, guaranteed above # nosec B101
     return f"{format_number(response.before)} → {format_number(response.after)}"
 
 

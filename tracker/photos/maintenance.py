@@ -95,3 +95,20 @@ def purge_deleted(*, older_than: timedelta) -> int:
         db.session.delete(photo)
     db.session.commit()
     return len(photos)
+
+
+def requeue_stuck(*, older_than: timedelta) -> int:
+    """Photos left 'processing' (a worker killed mid-job) are processed again; the job is idempotent."""
+    from tracker.photos.services import process_photo, queue_configured
+
+    cutoff = utcnow() - older_than
+    stuck = db.session.scalars(sa.select(Photo.id).where(Photo.status == PhotoStatus.PROCESSING,
+                                                         Photo.deleted_at.is_(None), Photo.created_at < cutoff)).all()
+    for photo_id in stuck:
+        if queue_configured():
+            from tracker.jobs import enqueue_processing
+
+            enqueue_processing(photo_id)
+        else:
+            process_photo(photo_id)
+    return len(stuck)
