@@ -118,3 +118,19 @@ def world(app: Flask) -> World:
 @pytest.fixture
 def outbox(app: Flask) -> list[Any]:
     return app.extensions["tracker_mailer"].outbox  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def staff(client: FlaskClient, world: World) -> dict[str, str]:
+    """Bearer headers of clinic X's practitioner."""
+    from tests.factories import api_token
+
+    return api_token(client, world["prac_x"].email)
+
+
+@pytest.fixture
+def patient(client: FlaskClient, world: World) -> dict[str, str]:
+    """Bearer headers of patient A (clinic X)."""
+    from tests.factories import api_token
+
+    return api_token(client, world["a"].email)

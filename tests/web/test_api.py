@@ -10,11 +10,6 @@ from tracker.extensions import db
 from tracker.models import Patient, TreatmentArea, TreatmentCourse
 
 
-@pytest.fixture
-def staff(client, world):
-    return api_token(client, world["prac_x"].email)
-
-
 def count(app, model):
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model))

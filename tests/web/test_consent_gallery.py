@@ -15,16 +15,6 @@ from tracker.imaging import strip_check
 from tracker.models import AuditEvent, Consent, ConsultationRequest, GalleryItem, Photo
 
 
-@pytest.fixture
-def staff(client, world):
-    return api_token(client, world["prac_x"].email)
-
-
-@pytest.fixture
-def patient(client, world):
-    return api_token(client, world["a"].email)
-
-
 def grant(client, headers, scope, version=1, name="Patient A", area_id=None):
     body = {"scope": scope, "text_version": version, "signature_name": name}
     if area_id is not None:

@@ -15,16 +15,6 @@ from tracker.extensions import db
 from tracker.models import AdverseEvent, Assessment, TreatmentSession
 
 
-@pytest.fixture
-def staff(client, world):
-    return api_token(client, world["prac_x"].email)
-
-
-@pytest.fixture
-def patient(client, world):
-    return api_token(client, world["a"].email)
-
-
 def count(app, model):
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model))

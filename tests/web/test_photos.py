@@ -31,16 +31,6 @@ MALFORMED = {
 }
 
 
-@pytest.fixture
-def staff(client, world):
-    return api_token(client, world["prac_x"].email)
-
-
-@pytest.fixture
-def patient_a(client, world):
-    return api_token(client, world["a"].email)
-
-
 def stored_files(app) -> list[str]:
     root = Path(app.config["TRACKER_UPLOAD_DIR"])
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
@@ -187,15 +177,15 @@ def test_hostile_filenames_never_reach_storage(app, client, world, staff, filena
         assert photo.storage_id in files[0]
 
 
-def test_photo_for_another_patients_area_is_404_and_stores_nothing(app, client, world, patient_a, staff):
+def test_photo_for_another_patients_area_is_404_and_stores_nothing(app, client, world, patient, staff):
     data = fixture_bytes("color/P1133897_sRGB.jpg")
-    assert upload(client, world["b"].area_id, data, headers=patient_a).status_code == 404
+    assert upload(client, world["b"].area_id, data, headers=patient).status_code == 404
     assert upload(client, world["c"].area_id, data, headers=staff).status_code == 404
     assert photo_count(app) == 0 and stored_files(app) == []
 
 
-def test_patient_uploads_to_own_area_and_date_comes_from_exif(client, world, patient_a):
-    response = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=patient_a,
+def test_patient_uploads_to_own_area_and_date_comes_from_exif(client, world, patient):
+    response = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=patient,
                       view="close_up", note="After the shower")
     body = response.get_json()
     assert response.status_code == 201
@@ -277,10 +267,10 @@ def test_uploads_are_never_served_from_a_static_path(app, client, world, staff):
         assert client.get(url).status_code == 404
 
 
-def test_patch_and_delete(app, client, world, staff, patient_a):
+def test_patch_and_delete(app, client, world, staff, patient):
     body = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=staff).get_json()
     url = f"/api/v1/photos/{body['id']}"
-    changed = client.patch(url, headers=patient_a, json={"taken_on": "2026-02-01", "view": "front", "note": "<b>hi</b>"})
+    changed = client.patch(url, headers=patient, json={"taken_on": "2026-02-01", "view": "front", "note": "<b>hi</b>"})
     assert changed.status_code == 200
     assert changed.get_json()["taken_on"] == "2026-02-01" and changed.get_json()["taken_on_source"] == "user"
     for bad in ({"taken_on": "2999-01-01"}, {"view": "left_oblique"}, {"sha256": "0" * 64}, {"area_id": 3},
@@ -289,7 +279,7 @@ def test_patch_and_delete(app, client, world, staff, patient_a):
     assert client.get(url, headers=staff).get_json()["note"] == "<b>hi</b>"
     assert client.patch(url, headers=api_token(client, world["b"].email), json={"note": "x"}).status_code == 404
     assert client.delete(url, headers=api_token(client, world["prac_y"].email)).status_code == 404
-    assert client.delete(url, headers=patient_a).status_code == 204
+    assert client.delete(url, headers=patient).status_code == 204
     assert client.get(url, headers=staff).status_code == 404
     assert client.get(f"/api/v1/areas/{world['a'].area_id}/photos", headers=staff).get_json() == []
     assert len(stored_files(app)) == 3, "deleting hides the photo; its bytes wait for purge-deleted"

@@ -11,11 +11,6 @@ from tracker.extensions import db
 from tracker.models import PhotoMetric, Roi
 
 
-@pytest.fixture
-def staff(client, world):
-    return api_token(client, world["prac_x"].email)
-
-
 def series(client, world, headers):
     base = upload(client, world["a"].area_id, striae(5, 0.9), headers=headers, taken_on="2026-01-10",
                   view="front").get_json()

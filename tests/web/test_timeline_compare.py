@@ -11,11 +11,6 @@ from PIL import Image
 from tests.factories import api_token, fixture_bytes, login, striae, upload
 
 
-@pytest.fixture
-def staff(client, world):
-    return api_token(client, world["prac_x"].email)
-
-
 def put(client, world, headers, data, day, view="front"):
     response = upload(client, world["a"].area_id, data, headers=headers, taken_on=day, view=view)
     assert response.status_code == 201, response.get_json()

@@ -33,7 +33,7 @@ from tracker.patients import services as patient_services
 from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.photos import services as photo_services
 from tracker.photos.forms import PhotoPatchForm, UploadForm
-from tracker.photos.serving import image_response
+from tracker.photos.serving import serve_photo
 from tracker.security import authorize, load, scoped
 from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
@@ -224,11 +224,7 @@ def retry_photo(photo_id: int) -> Any:
 def photo_image(photo_id: int, variant: str) -> Any:
     if variant not in VARIANTS:
         raise NotFound()
-    photo = _live_photo(photo_id)
-    response = image_response(photo_services.read_variant(photo, variant), attachment=variant == "original")
-    audit.record("photo.view", patient_id=photo.patient_id, object_type="photo", object_id=photo.id,
-                 detail={"variant": variant, "status": response.status_code})
-    return response
+    return serve_photo(_live_photo(photo_id), variant)
 
 
 

@@ -14,7 +14,7 @@ from tracker.extensions import limiter, person_key, upload_limit
 from tracker.models import VARIANTS, Photo, TreatmentArea
 from tracker.photos import bp, services
 from tracker.photos.forms import PhotoEditForm, UploadForm
-from tracker.photos.serving import image_response
+from tracker.photos.serving import serve_photo
 from tracker.security import load
 from tracker.web import form_errors
 
@@ -142,10 +142,5 @@ def retry(photo_id: int) -> Any:
 def image(photo_id: int, variant: str) -> Any:
     if variant not in VARIANTS:
         raise NotFound()
-    photo = load_photo(photo_id)
-    response = image_response(services.read_variant(photo, variant), attachment=variant == "original")
-    # A thumbnail inside one of our pages was counted with that page view; anything else is counted here.
-    if not (variant == "thumb" and request.headers.get("Sec-Fetch-Dest") == "image"):
-        audit.record("photo.view", patient_id=photo.patient_id, object_type="photo", object_id=photo.id,
-                     detail={"variant": variant, "status": response.status_code})
-    return response
+    embedded = variant == "thumb" and request.headers.get("Sec-Fetch-Dest") == "image"
+    return serve_photo(load_photo(photo_id), variant, counted_by_page=embedded)
