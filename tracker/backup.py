@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
+import subprocess  # pg_dump and pg_restore only, never through a shell # nosec B404
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -51,9 +51,10 @@ TEMP_PREFIX = ".tmp-"
 # has none). Only the original is irreplaceable: derivatives are made again from it by processing or realign.
 CHECKSUM_COLUMNS = {"original": "sha256", "display": "display_sha256", "thumb": "thumb_sha256",
                     "aligned": "aligned_sha256", "adjusted": "adjusted_sha256"}
-# Plain SQL, because it is also run on a SQLite snapshot file through the sqlite3 module.
-PHOTO_REFS_SQL = (f"SELECT id, storage_id, deleted_at IS NOT NULL, {', '.join(CHECKSUM_COLUMNS.values())} "
-                  "FROM photos ORDER BY id")
+# Plain SQL, because it is also run on a SQLite snapshot file through the sqlite3 module. The checksum columns
+# come in CHECKSUM_COLUMNS' order (a test holds the two together).
+PHOTO_REFS_SQL = ("SELECT id, storage_id, deleted_at IS NOT NULL, sha256, display_sha256, thumb_sha256, "
+                  "aligned_sha256, adjusted_sha256 FROM photos ORDER BY id")
 # pg_restore --list lines for the schema itself (and its comment and grants); see _restore_postgresql.
 SCHEMA_TOC_LINE = re.compile(r"^\d+; \d+ \d+ (?:SCHEMA - |(?:COMMENT|ACL) - SCHEMA )")
 UNREADABLE = "unreadable"  # what _check is told for an object the store could not read
@@ -148,6 +149,7 @@ def _new_private_dir(path: Path) -> Path:
     if isinstance(store, LocalStorage) and (path == store.root or store.root in path.parents):
         raise BackupError(f"{path} is inside the photo storage ({store.root}); choose a directory outside it.")
     _private_dir(path)
+    path.chmod(0o700)  # also when it existed (empty): it is about to hold health data
     return path
 
 
@@ -211,10 +213,13 @@ def _copy_objects(root: Path) -> list[dict[str, Any]]:
     copied = []
     for entry in store.entries(""):
         try:
-            data = store.get(entry.key)
+            data = store.get(check_key(entry.key))
         except ObjectMissing:
             continue  # deleted since the listing; if a row in the snapshot needs it, _check reports it
-        _write_atomic(root / check_key(entry.key), data)
+        except ValueError:
+            raise BackupError(f"The storage holds an object the app did not write ({entry.key[:80]!r}); move it "
+                              "out of the way and back up again.") from None
+        _write_atomic(root / entry.key, data)
         copied.append({"key": entry.key, "size": len(data), "sha256": _sha256(data)})
     return sorted(copied, key=lambda obj: obj["key"])
 
@@ -277,7 +282,11 @@ def restore(directory: Path) -> RestoreReport:
     _verify_backup(directory, manifest)
     _check_target(manifest)
     size = _restore_objects(directory, manifest)
-    _restore_database(directory / manifest["database"]["file"], manifest["database"]["dialect"])
+    try:
+        _restore_database(directory / manifest["database"]["file"], manifest["database"]["dialect"])
+    except BackupError as exc:
+        raise BackupError(f"{exc}\nThe objects were restored but the database was not: empty the storage before "
+                          "running the restore again.") from None
     check = verify_store()
     return RestoreReport(check.photos, len(manifest["objects"]), size, check.problems)
 
@@ -412,7 +421,8 @@ def _pattern(name: str) -> str:
 
 
 def _run(command: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    # An argument list, no shell; the program is pg_dump/pg_restore from PATH and the arguments are ours.
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # nosec B603
     if result.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()[-2000:]}")
     return result.stdout
@@ -425,11 +435,12 @@ def _require_integrity(conn: sqlite3.Connection, what: str) -> None:
 
 
 def _private_dir(path: Path) -> None:
-    """Create ``path`` and any missing parent 0700 (makedirs' mode reaches the last one only)."""
+    """Create ``path`` and any missing parent 0700 (makedirs' mode reaches the last one only). Folders that
+    already exist are left as they are: they are not ours."""
     if not path.is_dir():
         _private_dir(path.parent)
         path.mkdir(mode=0o700, exist_ok=True)
-    path.chmod(0o700)
+        path.chmod(0o700)  # mkdir's mode passes through the umask
 
 
 def _private_file(path: Path) -> Path:
@@ -524,7 +535,8 @@ def restore_command(directory: Path) -> None:
 
     Every file is checked against the manifest before anything is written; then the objects are restored through
     the configured storage, then the database (PostgreSQL: pg_restore in one transaction), and every photo is
-    checked against its SHA-256. Run `flask db upgrade` afterwards if this code is newer than the backup.
+    checked against its SHA-256. Stop the app (web and workers) first; run `flask db upgrade` afterwards if
+    this code is newer than the backup.
     """
     try:
         report = restore(directory)

@@ -137,3 +137,30 @@ def test_job_for_a_deleted_photo_only_cleans_up(queued_app):
     with queued_app.app_context():
         keys = [e.key for e in queued_app.extensions["tracker_storage"].entries()]
     assert len(keys) == 1 and keys[0].endswith("/original"), "original kept until purge-deleted; no derivatives"
+
+
+def test_photo_left_processing_by_a_dead_worker_is_requeued_once(app, client, world):
+    """A worker killed mid-job leaves the photo 'processing': requeue-stuck finishes it, without duplicates."""
+    from datetime import timedelta
+
+    from tracker.models import utcnow
+
+    headers = api_token(client, world["prac_x"].email)
+    body = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=headers).get_json()
+    store = app.extensions["tracker_storage"]
+    with app.app_context():
+        photo = db.session.get(Photo, body["id"])
+        for variant in ("display", "thumb"):
+            store.delete(photo.key(variant))  # the worker died before (or while) writing them
+        photo.status, photo.created_at = PhotoStatus.PROCESSING, utcnow() - timedelta(hours=1)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["tracker", "requeue-stuck", "--older-than-minutes", "15"])
+    assert "requeued 1 photo(s)" in result.output
+    with app.app_context():
+        photo = db.session.get(Photo, body["id"])
+        assert photo.status is PhotoStatus.READY
+        assert sorted(e.key.rsplit("/", 1)[1] for e in store.entries(f"photos/{photo.storage_id}/")) == [
+            "display.jpg", "original", "thumb.jpg"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 1
+    again = app.test_cli_runner().invoke(args=["tracker", "requeue-stuck"])
+    assert "requeued 0 photo(s)" in again.output

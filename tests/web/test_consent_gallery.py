@@ -309,3 +309,18 @@ def test_audit_never_stores_passwords(app, client, world):
     with app.app_context():
         blob = " ".join(str(e.detail) + e.user_agent for e in db.session.scalars(sa.select(AuditEvent)))
     assert "my secret pass phrase" not in blob
+
+
+def test_api_gallery_proposal_without_consent_is_422_with_the_reason(app, client, world, staff, patient):
+    base = upload(client, world["a"].area_id, striae(5, 0.9), headers=staff, taken_on="2026-01-10",
+                  view="front").get_json()
+    after = upload(client, world["a"].area_id, striae(5, 0.4, pose=(3, 1.03, 10, 5)), headers=staff,
+                   taken_on="2026-05-15", view="front").get_json()
+    url = f"/api/v1/areas/{world['a'].area_id}/gallery-proposals"
+    response = client.post(url, headers=staff, json={"before_id": base["id"], "after_id": after["id"]})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "consent_missing"
+    assert "not consented to the public gallery" in response.get_json()["error"]["message"]
+    assert client.post(url, headers=patient, json={"before_id": base["id"], "after_id": after["id"]}
+                       ).status_code == 403
+    assert db_count(app, GalleryItem) == 0

@@ -192,6 +192,11 @@ SCHEMAS: dict[str, Schema] = {
         "signature_name": {"type": "string", "description": "The patient's full name, typed"},
         "area_id": {**ID, "description": "Only this area (gallery, education, marketing)"}},
         ["scope", "text_version", "signature_name"]),
+    "GalleryProposal": _obj({
+        "before_id": ID, "after_id": ID,
+        "crop": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "blur": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "minItems": 4,
+                                            "maxItems": 4}}}, ["before_id", "after_id"]),
     "PhotoPatch": _obj({
         "taken_on": DATE, "view": nullable({"type": "string", "enum": View.codes()}),
         "note": {"type": "string", "maxLength": 2000},
@@ -380,6 +385,12 @@ PATHS: dict[str, Schema] = {
                 query("modality", {"type": "string", "enum": Modality.codes()}, "Filter"),
                 query("region", {"type": "string", "enum": BodyRegion.codes()}, "Filter")],
         description="Cache-Control: no-store — withdrawn consent removes an item on the next request.")},
+    "/api/v1/areas/{area_id}/gallery-proposals": {"post": op(
+        "Propose a before/after pair of the area for the public gallery (staff)", "201",
+        _obj({"id": ID, "status": STR, "caption": STR, "public_id": STR}), "403", "404", "415", "422",
+        body="GalleryProposal", params=[path_id("area_id")],
+        description="422 with the reason when the patient has not given gallery consent for this area, or the "
+                    "photos are not an aligned pair of one view. The patient approves before anything is public.")},
     "/api/v1/scales": {"get": op("The scales this clinic can use, with definitions", "200",
                                  {"type": "array", "items": {"type": "object"}})},
     "/api/v1/photos/{photo_id}/align": {"post": op(

@@ -454,3 +454,28 @@ def public_gallery(slug: str) -> Any:
                    for side in gallery_services.SIDES}} for item in items]})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/areas/<int:area_id>/gallery-proposals")
+def propose_gallery_item(area_id: int) -> Any:
+    authorize(api_user(), "gallery.propose")
+    area = load(TreatmentArea, area_id, api_user())
+    payload = json_body()
+    if not isinstance(payload, dict) or not {"before_id", "after_id"} <= set(payload) or \
+            set(payload) - {"before_id", "after_id", "crop", "blur"}:
+        raise ValidationFailed("Send before_id, after_id and optionally crop [x, y, w, h] and blur [[x, y, w, h]].",
+                               fields={"before_id": "Required.", "after_id": "Required."})
+    try:
+        crop = tuple(float(v) for v in payload["crop"]) if payload.get("crop") else None
+        blur = tuple(tuple(float(v) for v in rect) for rect in payload.get("blur") or ())
+        ids = (int(payload["before_id"]), int(payload["after_id"]))
+    except (TypeError, ValueError):
+        raise ValidationFailed("Rectangles are lists of four numbers; ids are integers.",
+                               fields={"crop": "Four numbers."}) from None
+    if (crop is not None and len(crop) != 4) or any(len(rect) != 4 for rect in blur):
+        raise ValidationFailed("Rectangles are lists of four numbers.", fields={"crop": "Four numbers."})
+    item = gallery_services.propose(api_user(), gallery_services.Proposal(ids[0], ids[1], crop, blur))
+    if item.area_id != area.id:
+        raise NotFound()
+    return created({"id": item.id, "status": item.status.value, "caption": item.caption,
+                    "public_id": item.public_id}, url_for("gallery.index"))
