@@ -95,6 +95,7 @@ class BackupReport:
     size: int
     problems: list[Problem] = field(default_factory=list)  # originals: cannot be made again
     warnings: list[Problem] = field(default_factory=list)  # derivatives: processing/realign remakes them
+    unreadable: list[str] = field(default_factory=list)  # listed but could not be read: not in the backup
 
 
 @dataclass
@@ -126,13 +127,14 @@ def backup(directory: Path) -> BackupReport:
     """Snapshot the database, then copy every object, then write the manifest (the mark of a complete backup)."""
     directory = _new_private_dir(directory)
     database, refs = _snapshot_database(directory)
-    objects = _copy_objects(directory / OBJECTS)
+    objects, unreadable = _copy_objects(directory / OBJECTS)
     found = _check(refs, {obj["key"]: obj["sha256"] for obj in objects}.get)
     report = BackupReport(directory, len(refs), len(objects), sum(obj["size"] for obj in objects),
                           problems=[p for p in found if p.variant == "original"],
-                          warnings=[p for p in found if p.variant != "original"])
+                          warnings=[p for p in found if p.variant != "original"], unreadable=unreadable)
     manifest = {"format": FORMAT, "created_at": utcnow().isoformat(), "database": database, "photos": len(refs),
-                "objects": objects, "problems": [asdict(p) for p in report.problems + report.warnings]}
+                "objects": objects, "problems": [asdict(p) for p in report.problems + report.warnings],
+                "unreadable": unreadable}
     _write_atomic(directory / MANIFEST, json.dumps(manifest, indent=1).encode())
     return report
 
@@ -165,22 +167,21 @@ def _snapshot_database(directory: Path) -> tuple[dict[str, Any], list[PhotoRef]]
 def _snapshot_sqlite(path: Path) -> tuple[dict[str, Any], list[PhotoRef]]:
     """Copy through SQLite's online backup API: never the live file, which may be mid-write or spread over a WAL."""
     tmp = _private_file(path.with_name(TEMP_PREFIX + path.name))
-    raw = db.engine.raw_connection()
-    copy = sqlite3.connect(tmp)
     try:
-        # One step (pages=-1) reads in one transaction: one consistent state, while WAL lets the app keep writing.
-        raw.driver_connection.backup(copy)
-        # The copy inherits WAL mode; leave it a single self-contained file.
-        copy.execute("PRAGMA journal_mode=DELETE")
-        _require_integrity(copy, "The database snapshot")
-        refs = _photo_refs(copy.execute(PHOTO_REFS_SQL))
+        raw, copy = db.engine.raw_connection(), sqlite3.connect(tmp)
+        try:
+            # One step (pages=-1) reads in one transaction: one consistent state, while WAL lets the app write on.
+            raw.driver_connection.backup(copy)
+            # The copy inherits WAL mode; leave it a single self-contained file.
+            copy.execute("PRAGMA journal_mode=DELETE")
+            _require_integrity(copy, "The database snapshot")
+            refs = _photo_refs(copy.execute(PHOTO_REFS_SQL))
+        finally:
+            copy.close()
+            raw.close()
     except BaseException:
-        copy.close()
         tmp.unlink(missing_ok=True)
         raise
-    finally:
-        copy.close()
-        raw.close()
     _commit_file(tmp, path)
     return {"dialect": "sqlite", "file": path.name, "size": path.stat().st_size, "sha256": _file_sha256(path)}, refs
 
@@ -208,20 +209,24 @@ def _snapshot_postgresql(path: Path) -> tuple[dict[str, Any], list[PhotoRef]]:
             "sha256": _file_sha256(path)}, refs
 
 
-def _copy_objects(root: Path) -> list[dict[str, Any]]:
+def _copy_objects(root: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every object as it is now. Returns the copies and the keys that could not be read."""
     store = storage()
-    copied = []
+    copied, unreadable = [], []
     for entry in store.entries(""):
         try:
             data = store.get(check_key(entry.key))
         except ObjectMissing:
             continue  # deleted since the listing; if a row in the snapshot needs it, _check reports it
+        except StorageError:
+            unreadable.append(entry.key)  # one bad object must not cost the backup of all the others
+            continue
         except ValueError:
             raise BackupError(f"The storage holds an object the app did not write ({entry.key[:80]!r}); move it "
                               "out of the way and back up again.") from None
         _write_atomic(root / entry.key, data)
         copied.append({"key": entry.key, "size": len(data), "sha256": _sha256(data)})
-    return sorted(copied, key=lambda obj: obj["key"])
+    return sorted(copied, key=lambda obj: obj["key"]), unreadable
 
 
 # --- verify --------------------------------------------------------------------------------------------------
@@ -298,11 +303,17 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         raise BackupError(f"{directory} has no {MANIFEST}: not a backup, or one that was interrupted.") from None
     except ValueError:
         raise BackupError(f"{directory / MANIFEST} is not valid JSON.") from None
-    database = manifest.get("database") or {}
-    if manifest.get("format") != FORMAT or DATABASE_FILES.get(database.get("dialect")) != database.get("file"):
-        raise BackupError(f"{directory / MANIFEST} is not a backup manifest this version can read.")
-    for obj in manifest.get("objects", []):
-        check_key(obj["key"])  # a key from a file must not climb out of the storage root either
+    unreadable = BackupError(f"{directory / MANIFEST} is not a backup manifest this version can read.")
+    database = manifest.get("database") if isinstance(manifest, dict) else None
+    if not (isinstance(database, dict) and manifest.get("format") == FORMAT
+            and isinstance(manifest.get("objects"), list)
+            and DATABASE_FILES.get(database.get("dialect")) == database.get("file")):
+        raise unreadable
+    try:
+        for obj in manifest["objects"]:
+            check_key(obj["key"])  # a key from a file must not climb out of the storage root either
+    except (ValueError, KeyError, TypeError):
+        raise unreadable from None
     return manifest  # type: ignore[no-any-return]
 
 
@@ -352,8 +363,13 @@ def _restore_objects(directory: Path, manifest: dict[str, Any]) -> int:
     for obj in manifest["objects"]:
         data = reader.get(obj["key"])
         if _sha256(data) != obj["sha256"]:  # read again: the disk could have changed since _verify_backup
-            raise BackupError(f"{obj['key']} changed while restoring; the restore stopped.")
-        store.put(obj["key"], data)
+            raise BackupError(f"{obj['key']} changed while restoring; the restore stopped before the database. "
+                              "Empty the storage before running it again.")
+        try:
+            store.put(obj["key"], data)
+        except StorageError as exc:
+            raise BackupError(f"Could not store {obj['key']} ({exc}); the restore stopped before the database. "
+                              "Empty the storage before running it again.") from None
         size += len(data)
     return size
 
@@ -515,10 +531,14 @@ def backup_command(directory: Path) -> None:
         report = backup(directory)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # the backup's own disk (full, read-only…): the directory has no manifest, so it is
+        raise click.ClickException(f"Could not write the backup: {exc}") from None  # never taken for a backup
     click.echo(f"Backed up {report.photos} photo record(s) and {report.objects} object(s) "
                f"({_megabytes(report.size)}) to {report.directory}.")
     for warning in report.warnings:
         click.echo(f"warning: {warning} (a derivative: reprocessing or `flask tracker realign` makes it again)")
+    for key in report.unreadable:
+        click.echo(f"warning: {key} could not be read from storage and is not in the backup")
     click.echo("The backup is plaintext health data: store it encrypted.")
     if report.problems:
         for problem in report.problems:

@@ -105,7 +105,7 @@ def realign_command(area_id: int | None) -> None:
 @click.option("--older-than-minutes", default=15, show_default=True,
               help="Photos still 'processing' after this long were lost by a dead worker.")
 def requeue_stuck_command(older_than_minutes: int) -> None:
-    """Process again the photos whose worker died mid-way (idempotent: a live job racing it does no harm)."""
+    """Finish what a dead process left: photos still processing, and alignments left unsettled (idempotent)."""
     from datetime import timedelta
 
     from tracker.photos.maintenance import requeue_stuck

@@ -78,8 +78,25 @@ def _mark(photo: Photo, status: AlignmentStatus, *, baseline: Photo | None, reas
         photo.alignment_inliers = None
 
 
+def _begin(photo: Photo) -> None:
+    """Before a photo's aligned files change, say so durably: the row stops pointing at them first.
+
+    A crash from here until the final commit leaves the photo "pending" (never an aligned image that disagrees with
+    its row); ``settle`` finishes such photos.
+    """
+    if photo.alignment is AlignmentStatus.PENDING and photo.aligned_sha256 is None:
+        return
+    _mark(photo, AlignmentStatus.PENDING, baseline=None)
+    photo.aligned_sha256 = photo.adjusted_sha256 = None
+    db.session.commit()
+
+
 def align_photo(photo: Photo, baseline: Photo | None) -> AlignmentStatus:
-    """Register one ready photo to ``baseline`` (the group's) and store its aligned derivatives."""
+    """Register one ready photo to ``baseline`` (the group's) and store its aligned derivatives.
+
+    The caller commits; until then the row says "pending" (see ``_begin``).
+    """
+    _begin(photo)
     if baseline is None:
         _mark(photo, AlignmentStatus.PENDING, baseline=None)
         _clear_derivatives(photo)
@@ -119,9 +136,10 @@ def realign_group(area_id: int, view_key: str) -> dict[int, AlignmentStatus]:
     """Align every ready photo of one area and view to the group's (possibly new) baseline."""
     baseline = baseline_for(area_id, view_key)
     outcome: dict[int, AlignmentStatus] = {}
-    for photo in db.session.scalars(group_photos(area_id, view_key).order_by(Photo.taken_on, Photo.id)):
+    for photo in db.session.scalars(group_photos(area_id, view_key).order_by(Photo.taken_on, Photo.id)).all():
         try:
             outcome[photo.id] = align_photo(photo, baseline)
+            db.session.commit()  # photo by photo: each row always describes the files it points at
         except (OSError, ValueError) as exc:  # a broken derivative must not stop the rest of the group
             log.warning("alignment of photo %s failed: %s", photo.id, exc)
             _mark(photo, AlignmentStatus.FAILED, baseline=baseline, reason="The photo could not be read for alignment.")
@@ -147,3 +165,33 @@ def after_processing(photo: Photo) -> None:
     align_photo(photo, baseline)
     db.session.commit()
     remeasure(photo.area_id, photo.view_key, only=photo.id)
+
+
+def unsettled_groups() -> list[tuple[int, str]]:
+    """Groups whose alignment does not describe their current baseline (a process died mid-way, say)."""
+    rows = db.session.execute(sa.select(Photo.area_id, Photo.view, Photo.id, Photo.alignment, Photo.aligned_to_id)
+                              .where(Photo.deleted_at.is_(None), Photo.status == PhotoStatus.READY)).all()
+    groups: dict[tuple[int, str], list[tuple[int, AlignmentStatus, int | None]]] = {}
+    for area_id, view, photo_id, state, aligned_to in rows:
+        groups.setdefault((area_id, view.value if view else ""), []).append((photo_id, state, aligned_to))
+    unsettled = []
+    for (area_id, view_key), members in groups.items():
+        baseline = baseline_for(area_id, view_key)
+        for photo_id, state, aligned_to in members:
+            if photo_id == getattr(baseline, "id", None):
+                wrong = state is not AlignmentStatus.BASELINE
+            else:
+                wrong = state is AlignmentStatus.PENDING or state is AlignmentStatus.BASELINE or (
+                    state in (AlignmentStatus.ALIGNED, AlignmentStatus.FAILED) and aligned_to != baseline.id)  # type: ignore[union-attr]
+            if wrong:
+                unsettled.append((area_id, view_key))
+                break
+    return unsettled
+
+
+def settle() -> int:
+    """Realign every unsettled group; returns how many groups were realigned."""
+    groups = unsettled_groups()
+    for area_id, view_key in groups:
+        realign_group(area_id, view_key)
+    return len(groups)

@@ -98,7 +98,10 @@ def purge_deleted(*, older_than: timedelta) -> int:
 
 
 def requeue_stuck(*, older_than: timedelta) -> int:
-    """Photos left 'processing' (a worker killed mid-job) are processed again; the job is idempotent."""
+    """Photos left 'processing' (a worker killed mid-job) are processed again; the job is idempotent.
+
+    Alignments a dead process left unsettled are finished too (``alignment.settle``).
+    """
     from tracker.photos.services import process_photo, queue_configured
 
     cutoff = utcnow() - older_than
@@ -111,4 +114,7 @@ def requeue_stuck(*, older_than: timedelta) -> int:
             enqueue_processing(photo_id)
         else:
             process_photo(photo_id)
+    from tracker.photos.alignment import settle
+
+    settle()
     return len(stuck)

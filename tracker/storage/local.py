@@ -26,7 +26,7 @@ class LocalStorage:
     def put(self, key: str, data: bytes) -> StoredObject:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_dirs(path.parent)
             fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -42,6 +42,16 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(exc.errno, f"could not store {key}: {exc.strerror}") from exc
         return describe(key, data)
+
+    def _make_dirs(self, folder: Path) -> None:
+        """Create missing folders, fsyncing each parent so a new folder's entry survives a power cut too."""
+        missing = []
+        while not folder.exists() and folder != self.root.parent:
+            missing.append(folder)
+            folder = folder.parent
+        for created in reversed(missing):
+            created.mkdir(exist_ok=True)
+            _fsync_dir(created.parent)
 
     def get(self, key: str) -> bytes:
         try:
