@@ -283,8 +283,26 @@ def test_restore_refuses_a_tampered_backup_before_touching_anything(app, client,
     assert "no manifest.json" in cli(empty_deployment, "restore", str(target)).output
 
 
-@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only")
+def test_restore_refuses_a_backup_of_another_database_kind(app, world, tmp_path, empty_deployment):
+    """Whatever the database under test, a backup of the other kind is refused before anything is written."""
+    assert cli(app, "backup", str(tmp_path / "backup")).exit_code == 0
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["database"]["dialect"] = "sqlite" if manifest["database"]["dialect"] == "postgresql" else "postgresql"
+    manifest_path.write_text(json.dumps(manifest))
+    result = cli(empty_deployment, "restore", str(tmp_path / "backup"))
+    assert result.exit_code != 0
+    assert "not a backup manifest this version can read" in result.output
+    with empty_deployment.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)) == 0
+
+
 def test_postgresql_restore_refuses_another_schema_and_backup_needs_pg_dump(app, world, tmp_path, monkeypatch):
+    if not PG_URL:
+        # On SQLite the same refusals are about the file: a backup is never restored over a populated database.
+        assert cli(app, "backup", str(tmp_path / "backup")).exit_code == 0
+        assert cli(app, "restore", str(tmp_path / "backup")).exit_code != 0
+        return
     assert cli(app, "backup", str(tmp_path / "backup")).exit_code == 0
     schema = f"other_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(normalize_database_url(PG_URL))
