@@ -53,6 +53,7 @@ def main() -> None:
             start = date(2024, 1, 1)
             for i in range(5):
                 make_photo_row(small.area_id, start + timedelta(days=7 * i))
+            make_session(small.course_id, 1, start + timedelta(days=8))
             for i in range(500):
                 make_photo_row(large.area_id, start + timedelta(days=i), view=("front", "close_up")[i % 2])
             for i in range(50):

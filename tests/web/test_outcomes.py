@@ -371,3 +371,19 @@ def test_assessments_csv_round_trips_to_the_same_records(app, client, world, sta
                {k: float(v) for k, v in (p.split(":") for p in r["items"].split(";") if p)} or None) for r in rows]
     expected = [(a["id"], a["scale"], a["score"], a["assessed_on"], a["rater"], a["items"]) for a in api]
     assert parsed == expected
+
+
+def test_side_effect_with_a_photo_of_it(app, client, world, patient):
+    from tests.factories import small_jpeg, upload
+
+    photo = upload(client, world["a"].area_id, small_jpeg(4), headers=patient, taken_on="2026-02-01").get_json()
+    response = client.post(f"/api/v1/patients/{world['a'].patient_id}/adverse-events", headers=patient, json={
+        "kind": "bruising", "severity": "mild", "onset": "2026-02-01", "photo_id": photo["id"]})
+    assert response.status_code == 201 and response.get_json()["photo_id"] == photo["id"]
+    staff_photo = upload(client, world["b"].area_id, small_jpeg(5), headers=api_token(client, world["prac_x"].email),
+                         taken_on="2026-02-01").get_json()
+    other = client.post(f"/api/v1/patients/{world['a'].patient_id}/adverse-events", headers=patient, json={
+        "kind": "bruising", "severity": "mild", "onset": "2026-02-01", "photo_id": staff_photo["id"]})
+    assert other.status_code == 422 and "photo_id" in other.get_json()["error"]["fields"]
+    login(client, world["a"].email)
+    assert "See the photo" in client.get(f"/outcomes/patients/{world['a'].patient_id}/diary").get_data(as_text=True)

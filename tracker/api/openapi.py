@@ -145,14 +145,15 @@ SCHEMAS: dict[str, Schema] = {
         "id": ID, "patient_id": ID, "area_id": nullable(ID),
         "kind": {"type": "string", "enum": [k.value for k in EventKind]},
         "severity": {"type": "string", "enum": [s.value for s in Severity]}, "onset": DATE,
-        "resolved_on": nullable(DATE), "description": STR, "reporter": {"type": "string",
+        "resolved_on": nullable(DATE), "description": STR, "photo_id": nullable(ID), "reporter": {"type": "string",
                                                                          "enum": ["patient", "practitioner"]},
         "needs_attention": {"type": "boolean", "description": "Unresolved moderate/severe, or any infection sign"},
         "created_at": DATETIME}, ["id", "kind", "severity", "onset"]),
     "AdverseEventCreate": _obj({
         "kind": {"type": "string", "enum": [k.value for k in EventKind]},
         "severity": {"type": "string", "enum": [s.value for s in Severity]}, "onset": DATE,
-        "area_id": ID, "description": {"type": "string", "maxLength": 5000}}, ["kind", "severity", "onset"]),
+        "area_id": ID, "photo_id": {**ID, "description": "One of the patient's photos"},
+        "description": {"type": "string", "maxLength": 5000}}, ["kind", "severity", "onset"]),
     "Resolve": _obj({"resolved_on": DATE}, ["resolved_on"]),
     "Assessment": _obj({
         "id": ID, "patient_id": ID, "area_id": ID, "scale": STR, "score": {"type": "number"},

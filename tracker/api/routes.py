@@ -301,10 +301,11 @@ def list_adverse_events(patient_id: int) -> Any:
 @bp.post("/patients/<int:patient_id>/adverse-events")
 def create_adverse_event(patient_id: int) -> Any:
     patient = load(Patient, patient_id, api_user())
-    form = form_from_json(EventForm, json_body(), areas=[(a.id, a.name) for a in patient.areas])
+    form = form_from_json(EventForm, json_body(), areas=[(a.id, a.name) for a in patient.areas],
+                          photos=outcome_services.photo_choices(patient))
     event = outcome_services.report_event(api_user(), patient, outcome_services.EventReport(
         kind=form.kind.data, severity=form.severity.data, onset=form.onset.data,
-        description=form.description.data or "", area_id=form.area_id.data))
+        description=form.description.data or "", area_id=form.area_id.data, photo_id=form.photo_id.data))
     return created(adverse_event_json(event), url_for("api.list_adverse_events", patient_id=patient.id))
 
 

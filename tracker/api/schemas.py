@@ -105,7 +105,7 @@ def timeline_json(timeline: Any) -> dict[str, Any]:
 def adverse_event_json(event: AdverseEvent) -> dict[str, Any]:
     return {"id": event.id, "patient_id": event.patient_id, "area_id": event.area_id, "kind": event.kind.value,
             "severity": event.severity.value, "onset": iso(event.onset), "resolved_on": iso(event.resolved_on),
-            "description": event.description, "reporter": event.reporter.value,
+            "description": event.description, "reporter": event.reporter.value, "photo_id": event.photo_id,
             "needs_attention": event.needs_attention, "created_at": iso(event.created_at)}
 
 

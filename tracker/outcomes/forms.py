@@ -98,10 +98,14 @@ class EventForm(FlaskForm):
     area_id = SelectField("Where", coerce=lambda v: int(v) if v not in (None, "") else None,
                           validators=[Optional()])
     description = TextAreaField("Describe it (optional)", validators=[Optional(), Length(max=5000)])
+    photo_id = SelectField("A photo of it (optional: upload it to the area first)",
+                           coerce=lambda v: int(v) if v not in (None, "") else None, validators=[Optional()])
 
-    def __init__(self, *args: Any, areas: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, areas: list[tuple[int, str]] | None = None,
+                 photos: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.area_id.choices = _choices([(str(i), name) for i, name in areas or []], "Not specific to one area")
+        self.photo_id.choices = _choices([(str(i), label) for i, label in photos or []], "No photo")
 
 
 class ResolveForm(FlaskForm):

@@ -58,7 +58,7 @@ def _diary_page(patient: Patient, form: EventForm, status: int = 200) -> Any:
 
 
 def _event_form(patient: Patient) -> EventForm:
-    return EventForm(areas=[(a.id, a.name) for a in patient.areas])
+    return EventForm(areas=[(a.id, a.name) for a in patient.areas], photos=services.photo_choices(patient))
 
 
 @bp.get("/patients/<int:patient_id>/diary")
@@ -75,7 +75,7 @@ def report_event(patient_id: int) -> Any:
         try:
             event = services.report_event(current_user, patient, services.EventReport(
                 kind=form.kind.data, severity=form.severity.data, onset=form.onset.data,
-                description=form.description.data or "", area_id=form.area_id.data))
+                description=form.description.data or "", area_id=form.area_id.data, photo_id=form.photo_id.data))
         except DomainError as exc:
             form_errors(form, exc)
         else:

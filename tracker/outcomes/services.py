@@ -221,6 +221,15 @@ def resolve_event(actor: User, event: AdverseEvent, resolved_on: date) -> Advers
     return event
 
 
+def photo_choices(patient: Patient) -> list[tuple[int, str]]:
+    """The patient's processed photos, newest first, as (id, "date · area") for the diary's photo picker."""
+    rows = db.session.execute(
+        sa.select(Photo.id, Photo.taken_on, TreatmentArea.name).join(TreatmentArea, TreatmentArea.id == Photo.area_id)
+        .where(Photo.patient_id == patient.id, Photo.deleted_at.is_(None))
+        .order_by(Photo.taken_on.desc(), Photo.id.desc()).limit(100)).all()
+    return [(photo_id, f"{taken_on.isoformat()} · {area}") for photo_id, taken_on, area in rows]
+
+
 def list_events(actor: User, patient: Patient) -> list[AdverseEvent]:
     stmt = scoped(AdverseEvent, actor).where(AdverseEvent.patient_id == patient.id) \
         .order_by(AdverseEvent.resolved_on.is_not(None), AdverseEvent.onset.desc(), AdverseEvent.id.desc())
