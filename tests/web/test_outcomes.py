@@ -387,3 +387,32 @@ def test_side_effect_with_a_photo_of_it(app, client, world, patient):
     assert other.status_code == 422 and "photo_id" in other.get_json()["error"]["fields"]
     login(client, world["a"].email)
     assert "See the photo" in client.get(f"/outcomes/patients/{world['a'].patient_id}/diary").get_data(as_text=True)
+
+
+def test_correct_a_recorded_session(app, client, world, staff):
+    a = world["a"]
+    first = client.post(f"/api/v1/patients/{a.patient_id}/sessions", headers=staff,
+                        json={"course_id": a.course_id, "performed_on": "2026-01-20"}).get_json()
+    second = client.post(f"/api/v1/patients/{a.patient_id}/sessions", headers=staff,
+                         json={"course_id": a.course_id, "performed_on": "2026-03-03"}).get_json()
+    fixed = client.patch(f"/api/v1/sessions/{second['id']}", headers=staff, json={
+        "performed_on": "2026-03-04", "number": 3, "notes": "Corrected date", "injected_ml": {str(a.area_id): 2.5}})
+    assert fixed.status_code == 200, fixed.get_json()
+    body = fixed.get_json()
+    assert (body["number"], body["performed_on"], body["injected_ml"]) == (3, "2026-03-04", {str(a.area_id): 2.5})
+    clash = client.patch(f"/api/v1/sessions/{second['id']}", headers=staff,
+                         json={"performed_on": "2026-03-04", "number": 1})
+    assert clash.status_code == 409
+    assert client.patch(f"/api/v1/sessions/{second['id']}", headers=staff,
+                        json={"performed_on": "2999-01-01"}).status_code == 422
+    assert client.patch(f"/api/v1/sessions/{first['id']}", headers=api_token(client, world["prac_y"].email),
+                        json={"performed_on": "2026-01-21"}).status_code == 404
+    assert client.patch(f"/api/v1/sessions/{first['id']}", headers=api_token(client, world["a"].email),
+                        json={"performed_on": "2026-01-21"}).status_code == 403
+    login(client, world["prac_x"].email)
+    page = client.get(f"/outcomes/sessions/{first['id']}/edit")
+    assert page.status_code == 200 and "Correct session 1" in page.get_data(as_text=True)
+    assert client.post(f"/outcomes/sessions/{first['id']}/edit", data={
+        "performed_on": "2026-01-22", "number": "1", "area_ids": [str(a.area_id)]}).status_code == 302
+    listed = client.get(f"/api/v1/patients/{a.patient_id}/sessions", headers=staff).get_json()
+    assert [(s["number"], s["performed_on"]) for s in listed] == [(1, "2026-01-22"), (3, "2026-03-04")]

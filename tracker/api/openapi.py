@@ -250,6 +250,9 @@ def array_of(name: str) -> Schema:
     return {"type": "array", "items": ref(name)}
 
 
+SCHEMAS["SessionUpdate"] = _obj({k: v for k, v in SCHEMAS["SessionCreate"]["properties"].items() if k != "course_id"},
+                                 ["performed_on"])
+
 PATHS: dict[str, Schema] = {
     "/api/v1/openapi.json": {"get": op("This document", "200", {"type": "object"}, public=True)},
     "/api/v1/tokens": {"post": op(
@@ -328,6 +331,9 @@ PATHS: dict[str, Schema] = {
         "post": op("Record a session (staff)", "201", ref("Session"), "403", "404", "409", "415", "422",
                    body="SessionCreate", params=[path_id("patient_id")]),
     },
+    "/api/v1/sessions/{session_id}": {"patch": op(
+        "Correct a recorded session (staff): send it whole, as when recording (no course_id)", "200",
+        ref("Session"), "403", "404", "409", "415", "422", body="SessionUpdate", params=[path_id("session_id")])},
     "/api/v1/patients/{patient_id}/adverse-events": {
         "get": op("The patient's side-effect diary", "200", array_of("AdverseEvent"), "404",
                   params=[path_id("patient_id")]),

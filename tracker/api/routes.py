@@ -25,6 +25,7 @@ from tracker.consent import services as consent_services
 from tracker.gallery import services as gallery_services
 from tracker.models import (
     VARIANTS, AdverseEvent, Consent, ConsentScope, Patient, Photo, PhotoMetric, TreatmentArea, TreatmentCourse,
+    TreatmentSession,
 )
 from tracker.outcomes import assessments, regions
 from tracker.outcomes import services as outcome_services
@@ -480,3 +481,25 @@ def propose_gallery_item(area_id: int) -> Any:
         raise NotFound()
     return created({"id": item.id, "status": item.status.value, "caption": item.caption,
                     "public_id": item.public_id}, url_for("gallery.index"))
+
+
+@bp.patch("/sessions/<int:session_id>")
+def update_session(session_id: int) -> Any:
+    """Correct a recorded session: the body is the full session as when recording it (course_id excepted)."""
+    authorize(api_user(), "sessions.record")
+    session = load(TreatmentSession, session_id, api_user())
+    course = db.session.get(TreatmentCourse, session.course_id)
+    payload = json_body()
+    if not isinstance(payload, dict):
+        raise ValidationFailed("Send a JSON object.")
+    injected = payload.pop("injected_ml", None) or {}
+    if not isinstance(injected, dict):
+        raise ValidationFailed("injected_ml maps area ids to millilitres.", fields={"injected_ml": "Wrong type."})
+    for area_id, ml in injected.items():
+        payload[f"injected_{area_id}"] = ml
+    form = form_from_json(session_form_class(course), payload)
+    areas = [(area_id, name, form[f"injected_{area_id}"]) for area_id, name in form.course_areas]
+    updated = outcome_services.update_session(
+        api_user(), session, performed_on=form.performed_on.data, number=form.number.data,
+        notes=form.notes.data or "", details=form.details(injected_volumes(form, areas)))
+    return jsonify(session_json(updated))

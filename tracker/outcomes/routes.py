@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from tracker import audit
 from tracker.errors import DomainError, ValidationFailed
-from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, TreatmentCourse
+from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, TreatmentCourse, TreatmentSession
 from tracker.outcomes import assessments, bp, charts, exports, regions, services
 from tracker.outcomes import review as review_services
 from tracker.outcomes.forms import (
@@ -46,6 +46,33 @@ def new_session(course_id: int) -> Any:
     proposal = services.proposed_next(course, services.list_sessions(current_user, course.patient))
     return render_template("outcomes/session_form.html", form=form, course=course, area_fields=area_fields,
                            next_number=services.next_session_number(course), proposal=proposal,
+                           stem_cells=course.modality.value == "stem_cell_injection"), (400 if form.errors else 200)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@require("sessions.record")
+def edit_session(session_id: int) -> Any:
+    session = load(TreatmentSession, session_id, current_user)
+    course = load(TreatmentCourse, session.course_id, current_user)
+    injected = {link.area_id: link.injected_ml for link in session.area_links}
+    prefill = {f"injected_{area_id}": ml for area_id, ml in injected.items() if ml is not None}
+    form, area_fields = session_form(course, obj=session, data=prefill if request.method == "GET" else None)
+    if request.method == "GET":
+        form.area_ids.data = [link.area_id for link in session.area_links]
+        form.injection_depth.data = session.injection_depth.value if session.injection_depth else ""
+        form.anaesthesia.data = session.anaesthesia.value if session.anaesthesia else ""
+    if form.validate_on_submit():
+        try:
+            services.update_session(current_user, session, performed_on=form.performed_on.data,
+                                    number=form.number.data, notes=form.notes.data or "",
+                                    details=form.details(injected_volumes(form, area_fields)))
+        except DomainError as exc:
+            form_errors(form, exc)
+        else:
+            flash(f"Session {session.number} is updated.", "success")
+            return redirect(url_for("patients.chart", patient_id=course.patient_id))
+    return render_template("outcomes/session_form.html", form=form, course=course, area_fields=area_fields,
+                           next_number=session.number, proposal=None, editing=True,
                            stem_cells=course.modality.value == "stem_cell_injection"), (400 if form.errors else 200)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -86,10 +87,9 @@ def _session_areas(course: TreatmentCourse, area_ids: tuple[int, ...]) -> tuple[
     return chosen
 
 
-def record_session(actor: User, course: TreatmentCourse, *, performed_on: date, number: int | None = None,
-                   notes: str = "", details: SessionDetails | None = None) -> TreatmentSession:
-    authorize(actor, "sessions.record")
-    details = details or SessionDetails()
+def _session_fields(course: TreatmentCourse, performed_on: date, number: int | None, notes: str,
+                    details: SessionDetails) -> dict[str, Any]:
+    """Validate what a session records and return the column values (shared by recording and editing)."""
     _not_future(performed_on, "performed_on", "A session")
     if performed_on < course.start_date:
         raise _fail("performed_on",
@@ -103,24 +103,47 @@ def record_session(actor: User, course: TreatmentCourse, *, performed_on: date, 
     _check_volumes(details)
     _check_choices(details)
     stem_cells = course.modality is Modality.STEM_CELL_INJECTION
-    session = TreatmentSession(
-        patient_id=course.patient_id, course_id=course.id, number=number or next_session_number(course),
-        performed_on=performed_on, modality=course.modality, notes=notes.strip(), practitioner_id=actor.id,
-        harvest_site=details.harvest_site.strip() if stem_cells else "",
-        harvested_ml=details.harvested_ml if stem_cells else None,
-        processed_ml=details.processed_ml if stem_cells else None,
-        cell_count=details.cell_count.strip() if stem_cells else "",
-        injection_depth=InjectionDepth(details.injection_depth) if stem_cells and details.injection_depth else None,
-        injection_pattern=details.injection_pattern.strip() if stem_cells else "",
-        anaesthesia=Anaesthesia(details.anaesthesia) if details.anaesthesia else None,
-        device_product=details.device_product.strip(), settings=details.settings.strip(),
-        lot_number=details.lot_number.strip(),
-        area_links=[SessionArea(area_id=a, patient_id=course.patient_id,
-                                injected_ml=(details.injected_ml or {}).get(a) if stem_cells else None)
-                    for a in area_ids],
-    )
+    return {
+        "performed_on": performed_on, "notes": notes.strip(),
+        "harvest_site": details.harvest_site.strip() if stem_cells else "",
+        "harvested_ml": details.harvested_ml if stem_cells else None,
+        "processed_ml": details.processed_ml if stem_cells else None,
+        "cell_count": details.cell_count.strip() if stem_cells else "",
+        "injection_depth": InjectionDepth(details.injection_depth) if stem_cells and details.injection_depth else None,
+        "injection_pattern": details.injection_pattern.strip() if stem_cells else "",
+        "anaesthesia": Anaesthesia(details.anaesthesia) if details.anaesthesia else None,
+        "device_product": details.device_product.strip(), "settings": details.settings.strip(),
+        "lot_number": details.lot_number.strip(),
+        "area_links": [SessionArea(area_id=a, patient_id=course.patient_id,
+                                   injected_ml=(details.injected_ml or {}).get(a) if stem_cells else None)
+                       for a in area_ids],
+    }
+
+
+def record_session(actor: User, course: TreatmentCourse, *, performed_on: date, number: int | None = None,
+                   notes: str = "", details: SessionDetails | None = None) -> TreatmentSession:
+    authorize(actor, "sessions.record")
+    fields = _session_fields(course, performed_on, number, notes, details or SessionDetails())
+    session = TreatmentSession(patient_id=course.patient_id, course_id=course.id, modality=course.modality,
+                               number=number or next_session_number(course), practitioner_id=actor.id, **fields)
     db.session.add(session)
     commit_or_conflict(f"Session {session.number} of this course is already recorded.", "number")
+    return session
+
+
+def update_session(actor: User, session: TreatmentSession, *, performed_on: date, number: int | None = None,
+                   notes: str = "", details: SessionDetails | None = None) -> TreatmentSession:
+    """Correct a recorded session (its number too); the same rules as recording it."""
+    authorize(actor, "sessions.record")
+    course = db.session.get(TreatmentCourse, session.course_id)
+    fields = _session_fields(course, performed_on, number, notes, details or SessionDetails())  # type: ignore
+    session.area_links.clear()
+    db.session.flush()  # the old area rows go first: the new ones may name the same areas
+    for name, value in fields.items():
+        setattr(session, name, value)
+    if number is not None:
+        session.number = number
+    commit_or_conflict(f"Session {number} of this course is already recorded.", "number")
     return session
 
 
