@@ -81,6 +81,8 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
         "REDIS_URL": env.get("REDIS_URL", ""),
         "TRACKER_MAX_UPLOAD_MB": max_upload_mb,
         "TRACKER_MAX_PIXELS": _int(env, "TRACKER_MAX_PIXELS", 60_000_000),
+        # Originals kept per patient record (ASVS 5.2.4); 0 turns the quota off.
+        "TRACKER_PATIENT_QUOTA_BYTES": _int(env, "TRACKER_PATIENT_QUOTA_MB", 2048) * 1024 * 1024,
         # The request body may carry a multipart envelope around the largest allowed photo.
         "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024 + 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 512 * 1024,
@@ -96,6 +98,7 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
         # Staff sessions end after idle and absolute limits (HIPAA automatic logoff).
         "TRACKER_IDLE_MINUTES": _int(env, "TRACKER_IDLE_MINUTES", 30),
         "TRACKER_ABSOLUTE_HOURS": _int(env, "TRACKER_ABSOLUTE_HOURS", 12),
+        "TRACKER_REAUTH_MINUTES": _int(env, "TRACKER_REAUTH_MINUTES", 15),
         "TRACKER_PASSWORD_HASH": env.get("TRACKER_PASSWORD_HASH", "argon2id"),
         "RATELIMIT_STORAGE_URI": env.get("TRACKER_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -26,6 +26,14 @@ def submitted_email() -> str:
     return "account:" + str(raw or "").strip().lower()[:254]
 
 
+def signed_in_email() -> str:
+    """The same per-account key for a signed-in person confirming their password (shares the sign-in budget)."""
+    from flask_login import current_user
+
+    email = current_user.email if current_user.is_authenticated else ""
+    return "account:" + email.strip().lower()[:254]
+
+
 def login_limit() -> str:
     """Sign-in attempts per client address (configurable: TRACKER_LOGIN_LIMIT)."""
     return str(current_app.config["TRACKER_LOGIN_LIMIT"])

@@ -104,3 +104,17 @@ def test_imaging_never_imports_flask():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert not name.startswith(("flask", "tracker.models", "tracker.extensions")), (path, name)
+
+
+def test_the_top_3000_breached_passwords_that_meet_the_length_rule_are_all_refused(app_ctx):
+    """ASVS 6.2.4: every one of the 3,000 most frequent breached passwords that is long enough is refused,
+    in any capitalisation."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    from tracker.auth.passwords import MIN_LENGTH, password_problem
+
+    top = [w for w in FREQUENCY_LISTS["passwords"][:3000] if len(w) >= MIN_LENGTH]
+    assert len(top) > 800
+    accepted = [w for w in top if password_problem(w) is None or password_problem(w.capitalize()) is None]
+    assert accepted == []
+    assert password_problem("Tangerine Kite 42") is None

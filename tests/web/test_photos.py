@@ -137,6 +137,27 @@ def test_too_large_is_413(app_factory, world_factory=None):
     assert photo_count(app) == 0
 
 
+def test_patient_storage_quota_is_413_and_touches_nothing(app, client, world, staff):
+    """Catalogue UP16 / ASVS 5.2.4: past the record's quota an upload is refused; what is stored stays."""
+    first = fixture_bytes("orientation/Landscape_6.jpg")
+    second = fixture_bytes("orientation/Portrait_3.jpg")
+    app.config["TRACKER_PATIENT_QUOTA_BYTES"] = len(first) + len(second) - 1
+    kept = upload(client, world["a"].area_id, first, headers=staff, taken_on="2026-01-10")
+    assert kept.status_code == 201
+    files_before = stored_files(app)
+    refused = upload(client, world["a"].area_id, second, headers=staff, taken_on="2026-02-10")
+    assert refused.status_code == 413
+    error = refused.get_json()["error"]
+    assert error["code"] == "quota_exceeded" and error["message"].startswith("Storage quota reached")
+    assert photo_count(app) == 1 and stored_files(app) == files_before
+    assert client.get(f"/api/v1/photos/{kept.get_json()['id']}/image/display", headers=staff).status_code == 200
+    # another patient's record has its own quota
+    assert upload(client, world["b"].area_id, second, headers=staff, taken_on="2026-02-10").status_code == 201
+    # deleting a photo frees its share
+    assert client.delete(f"/api/v1/photos/{kept.get_json()['id']}", headers=staff).status_code == 204
+    assert upload(client, world["a"].area_id, second, headers=staff, taken_on="2026-02-10").status_code == 201
+
+
 def test_too_many_pixels_is_400_before_decoding(app_factory):
     app = app_factory(TRACKER_MAX_PIXELS=1_000_000)
     from tests.factories import build_world

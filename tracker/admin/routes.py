@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from tracker.admin import bp, services
 from tracker.admin.forms import ActiveForm, CustomScaleForm, OutcomeSettingsForm, RoleForm, StaffInvitationForm
 from tracker.auth.services import create_invitation, revoke_invitation
+from tracker.auth.sessions import fresh_required
 from tracker.errors import DomainError, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Clinic, Invitation, Role, User, utcnow
@@ -37,6 +38,7 @@ def staff() -> Any:
 
 @bp.post("/invitations")
 @require("staff.manage")
+@fresh_required
 def invite() -> Any:
     form = StaffInvitationForm()
     if form.validate_on_submit():
@@ -61,6 +63,7 @@ def revoke(invitation_id: int) -> Any:
 
 @bp.post("/users/<int:user_id>/active")
 @require("staff.manage")
+@fresh_required
 def set_active(user_id: int) -> Any:
     user = load(User, user_id, current_user)
     form = ActiveForm()
@@ -77,6 +80,7 @@ def set_active(user_id: int) -> Any:
 
 @bp.post("/users/<int:user_id>/role")
 @require("staff.manage")
+@fresh_required
 def set_role(user_id: int) -> Any:
     user = load(User, user_id, current_user)
     form = RoleForm()

@@ -296,7 +296,9 @@ PATHS: dict[str, Schema] = {
                    body="PhotoUpload", body_type="multipart/form-data", params=[path_id("area_id")],
                    description="Validated by content (never the name or Content-Type), normalized upright, sRGB, "
                                "metadata stripped. 400 for empty, corrupt or over-pixel files; 409 when the same "
-                               "bytes are already in this area (error.photo_id names it); 503 when nothing could "
+                               "bytes are already in this area (error.photo_id names it); 413 for a file over the "
+                               "size limit or, with error.code `quota_exceeded`, when the patient's record is at "
+                               "its storage quota (TRACKER_PATIENT_QUOTA_MB); 503 when nothing could "
                                "be saved. status is `processing` while a worker makes the derivatives."),
     },
     "/api/v1/photos/{photo_id}": {

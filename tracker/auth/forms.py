@@ -42,6 +42,11 @@ class ChangePasswordForm(FlaskForm):
     confirm = confirm_field()
 
 
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+
+
 class ResetRequestForm(FlaskForm):
     email = email_field()
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import confirm_login, current_user, login_required, login_user, logout_user
 
 from tracker import audit
 from tracker.auth import bp, services
-from tracker.auth.forms import AcceptInvitationForm, ChangePasswordForm, LoginForm, NewPasswordForm, ResetRequestForm
+from tracker.auth.forms import (
+    AcceptInvitationForm, ChangePasswordForm, LoginForm, NewPasswordForm, ReauthenticateForm, ResetRequestForm,
+)
 from tracker.auth.sessions import safe_next
 from tracker.errors import DomainError
-from tracker.extensions import account_limit, limiter, login_limit, submitted_email
+from tracker.extensions import account_limit, limiter, login_limit, signed_in_email, submitted_email
 from tracker.web import client_ip, form_errors
 
 
@@ -52,6 +54,27 @@ def logout() -> Any:
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(account_limit, methods=["POST"], key_func=signed_in_email)
+def reauthenticate() -> Any:
+    """Confirm the password before a sensitive change; then back to where the person was going."""
+    form = ReauthenticateForm()
+    target = safe_next(request.args.get("next"), url_for("main.home"))
+    if form.validate_on_submit():
+        try:
+            services.reauthenticate(current_user, current_user.login_token, form.password.data or "")
+        except DomainError as exc:
+            audit.record("auth.reauthenticate", outcome="failed")
+            form_errors(form, exc)
+            return render_template("auth/reauthenticate.html", form=form, target=target), 401
+        confirm_login()
+        audit.record("auth.reauthenticate")
+        return redirect(target)
+    return render_template("auth/reauthenticate.html", form=form, target=target), (400 if form.errors else 200)
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -52,6 +52,24 @@ def start_session(user: User, *, ip: str, user_agent: str) -> str:
     return token
 
 
+def session_authenticated_since(token: str | None, since: datetime) -> bool:
+    """Whether this browser session proved its password at or after ``since``."""
+    if not token:
+        return False
+    at = db.session.scalar(sa.select(LoginSession.authenticated_at).where(LoginSession.token_hash == hash_token(token)))
+    return at is not None and at >= since
+
+
+def reauthenticate(user: User, token: str | None, password: str) -> None:
+    """Re-authentication before a sensitive change: the password again, recorded on this browser's session."""
+    if not token or not verify_password(user.password_hash, password):
+        message = "That password is not correct."  # a message # nosec B105
+        raise Unauthorized(message, fields={"password": message})
+    db.session.execute(sa.update(LoginSession).where(LoginSession.token_hash == hash_token(token))
+                       .values(authenticated_at=utcnow()))
+    db.session.commit()
+
+
 def end_session(token: str | None) -> None:
     if token:
         db.session.execute(sa.delete(LoginSession).where(LoginSession.token_hash == hash_token(token)))

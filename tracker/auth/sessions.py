@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, redirect, request, url_for
-from flask_login import LoginManager
+from flask import Flask, current_app, flash, redirect, request, url_for
+from flask_login import LoginManager, current_user, login_fresh
 
 from tracker.errors import json_error
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def init_login(app: Flask, manager: LoginManager) -> None:
@@ -39,3 +44,47 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+# --- re-authentication before sensitive changes (ASVS 7.5.1) -----------------------------------------
+
+def is_fresh() -> bool:
+    """Whether this browser proved its password recently: not a session restored from a remember-me cookie,
+    and a sign-in or re-authentication within TRACKER_REAUTH_MINUTES."""
+    from tracker.auth.services import session_authenticated_since
+    from tracker.models import utcnow
+
+    if not current_user.is_authenticated or not login_fresh():
+        return False
+    window = timedelta(minutes=current_app.config["TRACKER_REAUTH_MINUTES"])
+    return session_authenticated_since(getattr(current_user, "login_token", None), utcnow() - window)
+
+
+def _same_site_referrer() -> str | None:
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "") if referrer.path else None
+
+
+def ask_reauth() -> Any:
+    """Send the person to confirm their password, then back: to this page (GET) or the page whose form was
+    submitted (POST — nothing of the submission is kept; they submit again)."""
+    if request.path.startswith("/api/"):  # the API authenticates every request with a password-issued token
+        return json_error(401, "reauthentication_required", "Please sign in again to confirm it is you.")
+    target = request.full_path.rstrip("?") if request.method == "GET" else _same_site_referrer()
+    flash("For your safety, please confirm your password before this change.", "info")
+    return redirect(url_for("auth.reauthenticate", next=safe_next(target, url_for("main.home"))))
+
+
+def fresh_required(view: F) -> F:
+    """View decorator for sensitive changes: a recent password, or a detour to confirm it. Nothing is done
+    before that, so a stolen remember-me cookie or an unattended old session cannot make the change."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user.is_authenticated and not is_fresh():
+            return ask_reauth()
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from tracker.auth.sessions import ask_reauth, fresh_required, is_fresh
 from tracker.consent import bp, services
 from tracker.consent.forms import ConsentTextForm, GrantForm
 from tracker.errors import DomainError
@@ -56,6 +57,7 @@ def patient_consents(patient_id: int) -> Any:
 
 
 @bp.post("/grant/<scope>")
+@fresh_required
 def grant(scope: str) -> Any:
     if current_user.role is not Role.PATIENT:
         abort(403)
@@ -91,6 +93,8 @@ def withdraw(consent_id: int) -> Any:
 @bp.route("/texts", methods=["GET", "POST"])
 @require("clinic.settings")
 def texts() -> Any:
+    if request.method == "POST" and not is_fresh():  # publishing the text patients sign is a sensitive change
+        return ask_reauth()
     form = ConsentTextForm()
     if form.validate_on_submit():
         try:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from tracker.auth.sessions import ask_reauth, is_fresh
 from tracker.errors import DomainError, ValidationFailed
 from tracker.gallery import bp, consultations, services
 from tracker.gallery.forms import ProposalForm
@@ -66,8 +67,11 @@ def propose(area_id: int) -> Any:
 @bp.post("/items/<int:item_id>/decide")
 def decide(item_id: int) -> Any:
     item = load(GalleryItem, item_id, current_user)
+    approve = request.form.get("approve") == "1"
+    if approve and not is_fresh():  # publishing photos of one's body: the password again, not just a cookie
+        return ask_reauth()
     try:
-        services.decide(current_user, item, request.form.get("approve") == "1")
+        services.decide(current_user, item, approve)
     except DomainError as exc:
         flash(exc.message, "error")
     else:

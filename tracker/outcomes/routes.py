@@ -9,6 +9,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import audit
+from tracker.auth.sessions import fresh_required
 from tracker.errors import DomainError, ValidationFailed
 from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, TreatmentCourse, TreatmentSession
 from tracker.outcomes import assessments, bp, charts, exports, regions, services
@@ -281,6 +282,7 @@ def export_patient(patient_id: int, kind: str) -> Any:
 
 @bp.get("/export/<kind>.csv")
 @require("exports.clinic")
+@fresh_required
 def export_clinic(kind: str) -> Any:
     body = exports.export(current_user, kind)
     audit.record("export", object_type="csv", object_id=f"clinic:{kind}")

@@ -132,6 +132,21 @@ def _duplicate_error(existing: Photo) -> Conflict:
                     photo_id=existing.id)
 
 
+def _check_quota(area: TreatmentArea, incoming: int) -> None:
+    """Refuse a photo that would take the patient's record past its storage quota; nothing stored is touched.
+    A soft limit: two uploads racing at the edge may both pass, by at most one photo each."""
+    quota = int(current_app.config["TRACKER_PATIENT_QUOTA_BYTES"])
+    if quota <= 0:
+        return
+    used = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Photo.original_size), 0)).where(
+        Photo.patient_id == area.patient_id, Photo.deleted_at.is_(None))) or 0
+    if used + incoming > quota:
+        mb = 1024 * 1024
+        msg = (f"Storage quota reached: this record holds {used / mb:,.0f} MB of photos and the limit is "
+               f"{quota / mb:,.0f} MB. Delete photos that are no longer needed, or ask the clinic to raise it.")
+        raise PayloadTooLarge(msg, fields={"file": msg}, code="quota_exceeded")
+
+
 def queue_configured() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
 
@@ -162,6 +177,7 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
     existing = find_duplicate(area, probe.sha256)
     if existing is not None:
         raise _duplicate_error(existing)
+    _check_quota(area, len(data))
     photo = Photo(patient_id=area.patient_id, area_id=area.id, storage_id=new_storage_id(), taken_on=day, taken_on_source=source,
                   view=photo_view, note=note.strip(), original_format=probe.format, original_size=len(data),
                   sha256=probe.sha256, client_filename=display_filename(filename), width=probe.width,
