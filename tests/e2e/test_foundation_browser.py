@@ -49,3 +49,46 @@ def test_wrong_password_message_is_announced(live_app, live_server, page):
     page.get_by_role("button", name="Sign in").click()
     status = page.locator('[role="status"]')
     assert "Invalid email or password." in status.inner_text()
+
+
+def test_an_old_session_confirms_the_password_before_a_role_change(live_app, live_server, phone):
+    """Catalogue SE6 in a real browser: the change detours to "Confirm it is you", then back to the same page;
+    nothing changed in between, and the second submission does it."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from tracker.extensions import db
+    from tracker.models import LoginSession, User, utcnow
+
+    with live_app.app_context():
+        world = build_world()
+    phone.goto(f"{live_server}/auth/login")
+    phone.get_by_label("E-mail").fill(world["admin_x"].email)
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_url(f"{live_server}/patients/*")
+    with live_app.app_context():
+        db.session.execute(sa.update(LoginSession).values(authenticated_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+    phone.goto(f"{live_server}/admin/staff")
+    phone.get_by_label("Role of Prac_X").select_option("clinic_admin")
+    phone.get_by_label("Role of Prac_X").press("Tab")
+    phone.keyboard.press("Enter")  # the "Change" button next to the select
+    phone.wait_for_url("**/auth/confirm?next=/admin/staff")
+    assert phone.get_by_role("heading", name="Confirm it is you").is_visible()
+    assert _no_horizontal_scroll(phone)
+    with live_app.app_context():
+        assert db.session.get(User, world["prac_x"].user_id).role.value == "practitioner"
+    password = phone.get_by_label("Password")
+    password.focus()
+    phone.keyboard.type(PASSWORD)
+    phone.keyboard.press("Enter")
+    phone.wait_for_url(f"{live_server}/admin/staff")
+    phone.get_by_label("Role of Prac_X").select_option("clinic_admin")
+    phone.get_by_label("Role of Prac_X").press("Tab")
+    phone.keyboard.press("Enter")
+    phone.wait_for_url(f"{live_server}/admin/staff")
+    assert "is now clinic admin" in phone.locator('[role="status"]').inner_text()
+    with live_app.app_context():
+        assert db.session.get(User, world["prac_x"].user_id).role.value == "clinic_admin"
