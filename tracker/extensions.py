@@ -34,6 +34,13 @@ def signed_in_email() -> str:
     return "account:" + email.strip().lower()[:254]
 
 
+def pending_two_factor_account() -> str:
+    """Second-step attempts per account: the person who passed the password step in this browser."""
+    from flask import session
+
+    return f"account-2fa:{session.get('2fa_user', '')}"
+
+
 def login_limit() -> str:
     """Sign-in attempts per client address (configurable: TRACKER_LOGIN_LIMIT)."""
     return str(current_app.config["TRACKER_LOGIN_LIMIT"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import flash, request
+from flask import flash, redirect, request
 from flask_wtf import FlaskForm
 
 from tracker.errors import DomainError
@@ -32,3 +33,14 @@ def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int = 10_000)
         return min(max(int(raw), minimum), maximum)
     except (TypeError, ValueError):
         return default
+
+
+def attempt(action: Callable[[], Any], success: Callable[[], str], back: str) -> Any:
+    """Run a one-click use case from a button: its error or ``success()`` as a message, then back to the page."""
+    try:
+        action()
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(success(), "success")
+    return redirect(back)

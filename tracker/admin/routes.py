@@ -15,7 +15,7 @@ from tracker.errors import DomainError, ValidationFailed
 from tracker.extensions import db
 from tracker.models import Clinic, Invitation, Role, User, utcnow
 from tracker.security import load, require
-from tracker.web import form_errors
+from tracker.web import attempt, form_errors
 
 
 @bp.before_request
@@ -67,15 +67,11 @@ def revoke(invitation_id: int) -> Any:
 def set_active(user_id: int) -> Any:
     user = load(User, user_id, current_user)
     form = ActiveForm()
-    if form.validate_on_submit():
-        active = form.active.data == "1"
-        try:
-            services.set_active(current_user, user, active)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(f"{user.name} is {'enabled' if active else 'disabled and signed out'}.", "success")
-    return redirect(url_for("admin.staff"))
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.staff"))
+    active = form.active.data == "1"
+    return attempt(lambda: services.set_active(current_user, user, active),
+                   lambda: f"{user.name} is {'enabled' if active else 'disabled and signed out'}.", url_for("admin.staff"))
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -84,13 +80,30 @@ def set_active(user_id: int) -> Any:
 def set_role(user_id: int) -> Any:
     user = load(User, user_id, current_user)
     form = RoleForm()
-    if form.validate_on_submit():
-        try:
-            services.change_role(current_user, user, Role(form.role.data))
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(f"{user.name} is now {user.role.label.lower()}.", "success")
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.staff"))
+    return attempt(lambda: services.change_role(current_user, user, Role(form.role.data)),
+                   lambda: f"{user.name} is now {user.role.label.lower()}.", url_for("admin.staff"))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@require("staff.manage")
+@fresh_required
+def reset_two_factor(user_id: int) -> Any:
+    user = load(User, user_id, current_user)
+    return attempt(lambda: services.reset_two_factor(current_user, user),
+                   lambda: f"{user.name}'s two-step sign-in is reset: their next sign-in needs only the password.",
+                   url_for("admin.staff"))
+
+
+@bp.post("/two-factor-policy")
+@require("staff.manage")
+@fresh_required
+def two_factor_policy() -> Any:
+    required = request.form.get("required") == "1"
+    services.set_two_factor_policy(current_user, required)
+    flash("Staff must now sign in with an authenticator app too." if required
+          else "Two-step sign-in is now each person's choice.", "success")
     return redirect(url_for("admin.staff"))
 
 

@@ -108,3 +108,25 @@ def add_custom_scale(actor: User, *, code: str, name: str, minimum: float, maxim
     db.session.add(scale)
     commit_or_conflict("This clinic already has a scale with that code.", "code")
     return scale
+
+
+def set_two_factor_policy(actor: User, required: bool) -> None:
+    """Whether the clinic's staff must sign in with an authenticator app too (those without one are asked to set
+    it up at their next request; API tokens are refused to them until they do)."""
+    authorize(actor, "staff.manage")
+    clinic = db.session.get(Clinic, actor.clinic_id)
+    assert clinic is not None  # an actor always has their clinic
+    clinic.require_staff_two_factor = required
+    db.session.commit()
+    audit.record("clinic.two_factor_policy", object_type="clinic", object_id=clinic.id, detail={"required": required})
+
+
+def reset_two_factor(actor: User, user: User) -> None:
+    """A colleague (or patient) of the admin's clinic lost their phone: their authenticator and recovery codes
+    are removed, so their next sign-in is the password only (and, if the clinic requires it, a new set-up)."""
+    from tracker.auth import two_factor
+
+    authorize(actor, "staff.manage")
+    if user.id == actor.id:
+        raise Conflict("Use your own two-step sign-in page to change yours.")
+    two_factor.turn_off(actor, user)

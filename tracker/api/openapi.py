@@ -39,7 +39,10 @@ SCHEMAS: dict[str, Schema] = {
         "code": STR, "message": STR,
         "fields": {"type": "object", "additionalProperties": STR},
     }, ["code", "message"])}, ["error"]),
-    "TokenRequest": _obj({"email": STR, "password": STR}, ["email", "password"]),
+    "TokenRequest": _obj({"email": STR, "password": STR,
+                          "otp": {"type": "string", "description": "The authenticator app's current 6-digit code "
+                                  "(or a recovery code), for accounts with two-step sign-in"}},
+                         ["email", "password"]),
     "Token": _obj({"token": STR, "expires_at": DATETIME}, ["token", "expires_at"]),
     "Me": _obj({"id": ID, "email": STR, "name": STR, "role": {"type": "string", "enum": [r.value for r in Role]},
                 "clinic_id": ID, "patient_id": nullable(ID)}, ["id", "email", "role", "clinic_id", "patient_id"]),
@@ -256,10 +259,12 @@ SCHEMAS["SessionUpdate"] = _obj({k: v for k, v in SCHEMAS["SessionCreate"]["prop
 PATHS: dict[str, Schema] = {
     "/api/v1/openapi.json": {"get": op("This document", "200", {"type": "object"}, public=True)},
     "/api/v1/tokens": {"post": op(
-        "Exchange e-mail and password for a bearer token", "201", ref("Token"), "400", "401", "415", "422", "429",
-        body="TokenRequest", public=True,
+        "Exchange e-mail and password for a bearer token", "201", ref("Token"), "400", "401", "403", "415", "422",
+        "429", body="TokenRequest", public=True,
         description="Rate-limited per address and per account. Failed sign-ins all answer 401 with the same "
-                    "message.")},
+                    "message. An account with two-step sign-in also sends `otp`: without it the answer is 401 "
+                    "`otp_required`, with a wrong or reused code 401 `otp_invalid`. Staff of a clinic that "
+                    "requires two-step sign-in and have not set it up get 403 `two_factor_setup_required`.")},
     "/api/v1/tokens/current": {"delete": op("Revoke the token used for this request", "204", None)},
     "/api/v1/me": {"get": op("Who the token belongs to", "200", ref("Me"))},
     "/api/v1/patients": {

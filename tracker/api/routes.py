@@ -70,7 +70,10 @@ def create_token() -> Any:
         raise ValidationFailed("Send {\"email\": ..., \"password\": ...}.",
                                fields={"email": "Required.", "password": "Required."})  # a message # nosec B105
     try:
-        token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"])
+        otp = payload.get("otp")
+        if otp is not None and not isinstance(otp, str):
+            raise ValidationFailed("\"otp\" is the code as a string, e.g. \"123456\".", fields={"otp": "A string."})
+        token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"], otp)
     except DomainError:
         audit.record("auth.token", outcome="failed", detail={"email": payload["email"][:254]})
         raise

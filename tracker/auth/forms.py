@@ -47,6 +47,12 @@ class ReauthenticateForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
+class TwoFactorCodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired("Enter the code."), Length(max=32)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autocapitalize": "off",
+                                  "spellcheck": "false"})
+
+
 class ResetRequestForm(FlaskForm):
     email = email_field()
 

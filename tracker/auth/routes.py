@@ -18,7 +18,7 @@ from tracker.extensions import account_limit, limiter, login_limit, signed_in_em
 from tracker.web import client_ip, form_errors
 
 
-def _sign_in(user: Any, remember: bool) -> None:
+def sign_in(user: Any, remember: bool) -> None:
     session.clear()  # no pre-login state (or fixation) survives into the signed-in session
     user.login_token = services.start_session(user, ip=client_ip(), user_agent=request.user_agent.string)
     login_user(user, remember=remember and not user.is_staff)
@@ -39,7 +39,11 @@ def login() -> Any:
             audit.record("auth.sign_in", outcome="failed", detail={"email": (form.email.data or "")[:254]})
             flash(exc.message, "error")
             return render_template("auth/login.html", form=form), 401
-        _sign_in(user, bool(form.remember.data))
+        if user.two_factor_enabled:
+            from tracker.auth.two_factor_routes import await_second_factor
+
+            return await_second_factor(user, remember=bool(form.remember.data), target=request.args.get("next"))
+        sign_in(user, bool(form.remember.data))
         audit.record("auth.sign_in", actor=user)
         return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("auth/login.html", form=form), (400 if form.errors else 200)
@@ -149,7 +153,7 @@ def join() -> Any:
         except DomainError as exc:
             form_errors(form, exc)
         else:
-            _sign_in(user, False)
+            sign_in(user, False)
             flash(f"Welcome, {user.name}. Your account is ready.", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/join.html", form=form, invitation=invitation), (400 if form.errors else 200)

@@ -12,7 +12,7 @@ from tracker.models.outcome import (
     Roi, Severity,
 )
 from tracker.models.patient import CourseArea, Patient, TreatmentArea, TreatmentCourse
-from tracker.models.user import ApiToken, Invitation, LoginSession, PasswordReset, Role, User
+from tracker.models.user import ApiToken, Invitation, LoginSession, PasswordReset, RecoveryCode, Role, User
 from tracker.models.vocab import BodyRegion, Modality, View
 
 __all__ = [
@@ -21,5 +21,5 @@ __all__ = [
     "TreatmentSession", "SessionArea", "InjectionDepth", "Anaesthesia", "AdverseEvent", "Assessment",
     "BlindedRating", "CustomScale", "Decision", "EventKind", "FollowUpDecision", "PhotoMetric", "Rater", "Roi",
     "Severity", "AuditEvent", "Consent", "ConsentScope", "ConsentText", "ConsultationRequest", "GalleryItem",
-    "GalleryStatus", "RequestStatus", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
+    "GalleryStatus", "RecoveryCode", "RequestStatus", "Role", "TreatmentArea", "TreatmentCourse", "User", "View", "utcnow",
 ]

@@ -33,6 +33,8 @@ class Clinic(Base):
     # Response window after a session (days) and minimal important differences per scale:
     # {"window": [28, 84], "mid": {"davey": {"points": 1}, "delta_e": {"fraction": 0.1}}}
     outcome_settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Staff must sign in with an authenticator app too; those without one set it up before anything else.
+    require_staff_two_factor: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self) -> str:
         return f"<Clinic {self.id} {self.slug}>"

@@ -52,6 +52,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Two-step sign-in with an authenticator app (RFC 6238). The secret is set when enrolment starts and the
+    # factor is on only once a code from the app confirmed it (totp_enabled_at); totp_last_step makes each
+    # code good once.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     clinic: Mapped[Clinic] = relationship()
     patient: Mapped[Patient | None] = relationship(foreign_keys=[patient_id])
@@ -83,6 +89,10 @@ class User(Base):
     def is_staff(self) -> bool:
         return self.role.is_staff
 
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
 
@@ -104,6 +114,18 @@ class LoginSession(Base):
     user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator app (lost phone). Only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):

@@ -16,7 +16,7 @@ from tracker.outcomes import services as outcome_services
 from tracker.photos import services as photo_services
 from tracker.photos.forms import UploadForm
 from tracker.security import can, load, load_child, require
-from tracker.web import form_errors, int_arg
+from tracker.web import attempt, form_errors, int_arg
 
 
 @bp.before_request
@@ -67,13 +67,9 @@ def chart(patient_id: int) -> Any:
 
 
 def _invite(patient: Patient) -> Any:
-    try:
-        services.invite_patient(current_user, patient)
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(f"An invitation is on its way to {patient.email}.", "success")
-    return redirect(url_for("patients.chart", patient_id=patient.id))
+    return attempt(lambda: services.invite_patient(current_user, patient),
+                   lambda: f"An invitation is on its way to {patient.email}.",
+                   url_for("patients.chart", patient_id=patient.id))
 
 
 @bp.post("/<int:patient_id>/invite")
