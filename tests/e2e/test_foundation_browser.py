@@ -92,3 +92,45 @@ def test_an_old_session_confirms_the_password_before_a_role_change(live_app, liv
     assert "is now clinic admin" in phone.locator('[role="status"]').inner_text()
     with live_app.app_context():
         assert db.session.get(User, world["prac_x"].user_id).role.value == "clinic_admin"
+
+
+def test_two_step_sign_in_set_up_and_used_at_phone_width(live_app, live_server, phone):
+    """A patient turns on two-step sign-in on their phone (the QR code really renders; the key is typeable),
+    keeps the recovery codes, signs out, and signs back in with the app's code."""
+    import time
+
+    from tracker.auth import totp
+
+    with live_app.app_context():
+        world = build_world()
+    phone.goto(f"{live_server}/auth/login")
+    phone.get_by_label("E-mail").fill(world["a"].email)
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_load_state()
+    phone.goto(f"{live_server}/auth/two-factor")
+    phone.get_by_role("button", name="Set it up").click()
+    qr = phone.get_by_role("img", name="QR code to add this account to an authenticator app")
+    qr.wait_for()
+    assert phone.evaluate("document.querySelector('img.qr').naturalWidth") > 100, "the QR image loads"
+    assert _no_horizontal_scroll(phone)
+    secret = phone.locator("code.secret").inner_text().replace(" ", "")
+    code = phone.get_by_label("Code")
+    code.focus()
+    phone.keyboard.type(totp.code_at(secret, time.time()))
+    phone.keyboard.press("Enter")
+    codes = phone.get_by_role("list", name="Recovery codes").locator("li")
+    codes.first.wait_for()
+    assert codes.count() == 10 and _no_horizontal_scroll(phone)
+    phone.get_by_role("link", name="I have saved them").click()
+    assert "10 of 10 recovery codes left" in phone.locator("main").inner_text()
+    phone.get_by_role("button", name="Sign out").click()
+    phone.get_by_label("E-mail").fill(world["a"].email)
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_url("**/auth/two-step")
+    assert phone.evaluate("document.getElementById('code').autocomplete") == "one-time-code"
+    phone.get_by_label("Code").fill(totp.code_at(secret, time.time() + totp.STEP_SECONDS))
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_url(f"{live_server}/")
+    assert "Hello" in phone.locator("main").inner_text()
