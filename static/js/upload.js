@@ -72,7 +72,16 @@
     status.textContent = "Waiting…";
     row.append(name, bar, status);
     list.append(row);
-    return { file, row, bar, status, takenOn: null };
+    // One key per photo, kept across retries: if the answer to an upload is lost on the way, resending it
+    // returns the photo that was saved instead of storing it twice.
+    return { file, row, bar, status, takenOn: null, key: newKey() };
+  }
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
   function fields(job) {
@@ -91,6 +100,7 @@
     request.open("POST", form.action);
     request.setRequestHeader("Accept", "application/json");
     request.setRequestHeader("X-CSRFToken", csrf.value);
+    request.setRequestHeader("Idempotency-Key", job.key);
     request.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) {
         job.bar.value = Math.round((event.loaded / event.total) * 100);
@@ -100,11 +110,12 @@
     request.addEventListener("load", () => {
       let body = {};
       try { body = JSON.parse(request.responseText); } catch (error) { body = {}; }
-      if (request.status === 201) { accepted(job, body); } else { refused(job, request.status, body); }
+      if (request.status === 201 || request.status === 200) { accepted(job, body); } else { refused(job, request.status, body); }
       done();
     });
     request.addEventListener("error", () => {
-      setStatus(job, "error", "The connection failed. Nothing was saved; try again.");
+      setStatus(job, "error", "The connection failed before the clinic's answer arrived. ");
+      offerRetry(job);
       done();
     });
     job.status.textContent = "Uploading…";
@@ -148,6 +159,21 @@
       job.status.append(link);
     }
     if (error.fields && error.fields.taken_on) { askForDate(job); }
+  }
+
+  function offerRetry(job) {
+    const again = document.createElement("button");
+    again.type = "button";
+    again.className = "button small";
+    again.textContent = "Try again";
+    again.title = "Safe to repeat: a photo that did arrive is not saved twice.";
+    again.addEventListener("click", () => {
+      again.remove();
+      queue.push(job);
+      pump();
+    });
+    job.status.append(again);
+    again.focus();
   }
 
   function askForDate(job) {

@@ -339,6 +339,76 @@ def test_concurrent_uploads_to_the_same_area(app, world):
         assert {f"photos/{photo.storage_id}/{name}" for name in ("original", "display.jpg", "thumb.jpg")} <= set(files)
 
 
+def test_a_retry_with_the_same_idempotency_key_returns_the_saved_photo(app, client, world, staff):
+    """Catalogue DL2: the answer to an upload was lost and the phone resends it — one row, one blob, 200 with
+    the same id; the key reused for other bytes or another area is refused and stores nothing."""
+    data = fixture_bytes("orientation/Landscape_6.jpg")
+    key = {"Idempotency-Key": "2b0c8d0e-6c1f-4b4e-9a55-0c3f3f0b7d11"}
+    first = upload(client, world["a"].area_id, data, headers={**staff, **key}, taken_on="2026-01-10")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    files = stored_files(app)
+    again = upload(client, world["a"].area_id, data, headers={**staff, **key}, taken_on="2026-01-10")
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert photo_count(app) == 1 and stored_files(app) == files
+    other_bytes = upload(client, world["a"].area_id, fixture_bytes("orientation/Portrait_3.jpg"),
+                         headers={**staff, **key}, taken_on="2026-01-10")
+    assert other_bytes.status_code == 422
+    assert other_bytes.get_json()["error"]["code"] == "idempotency_key_reused"
+    without_key = upload(client, world["a"].area_id, data, headers=staff, taken_on="2026-01-10")
+    assert without_key.status_code == 409, "without a key the same bytes are still a duplicate"
+    for bad in ("", "x" * 256, "naïve", "tab\there"):
+        refused = upload(client, world["a"].area_id, fixture_bytes("orientation/Portrait_3.jpg"),
+                         headers={**staff, "Idempotency-Key": bad}, taken_on="2026-01-10")
+        assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "bad_idempotency_key", bad
+    assert photo_count(app) == 1 and stored_files(app) == files
+    # keys belong to one patient's record: the same key for another patient is a new upload
+    assert upload(client, world["b"].area_id, data, headers={**staff, **key}, taken_on="2026-01-10").status_code == 201
+    # after the photo is deleted, a late retry does not bring it back
+    client.delete(f"/api/v1/photos/{first.get_json()['id']}", headers=staff)
+    late = upload(client, world["a"].area_id, data, headers={**staff, **key}, taken_on="2026-01-10")
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "deleted"
+
+
+def test_the_upload_page_replays_too(app, client, world):
+    login(client, world["prac_x"].email)
+    data = fixture_bytes("orientation/Landscape_6.jpg")
+    key = {"Idempotency-Key": "page-upload-1"}
+    from werkzeug.datastructures import FileStorage
+
+    def send():
+        return client.post(f"/photos/area/{world['a'].area_id}", headers={"Accept": "application/json", **key},
+                           data={"file": FileStorage(io.BytesIO(data), filename="a.jpg", content_type="image/jpeg"),
+                                 "taken_on": "2026-01-10"}, content_type="multipart/form-data")
+
+    first, again = send(), send()
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["replayed"] is True and again.get_json()["photo"]["id"] == first.get_json()["photo"]["id"]
+    assert photo_count(app) == 1
+
+
+def test_simultaneous_retries_with_one_key_store_one_photo(app, world):
+    client = app.test_client()
+    headers = {**api_token(client, world["prac_x"].email), "Idempotency-Key": "same-photo-four-times"}
+    data = fixture_bytes("orientation/Landscape_6.jpg")
+    answers: list[tuple[int, int]] = []
+
+    def send() -> None:
+        response = upload(app.test_client(), world["a"].area_id, data, headers=headers, taken_on="2026-01-10")
+        answers.append((response.status_code, response.get_json().get("id")))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(code for code, _ in answers) == [200, 200, 200, 201]
+    assert len({photo_id for _, photo_id in answers}) == 1
+    assert photo_count(app) == 1
+    originals = [f for f in stored_files(app) if f.endswith("/original")]
+    assert len(originals) == 1, "the losers' bytes are removed"
+
+
 def test_quality_warning_for_a_blurred_photo(client, world, staff):
     from PIL import ImageFilter
 

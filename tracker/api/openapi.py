@@ -304,7 +304,10 @@ PATHS: dict[str, Schema] = {
                                "bytes are already in this area (error.photo_id names it); 413 for a file over the "
                                "size limit or, with error.code `quota_exceeded`, when the patient's record is at "
                                "its storage quota (TRACKER_PATIENT_QUOTA_MB); 503 when nothing could "
-                               "be saved. status is `processing` while a worker makes the derivatives."),
+                               "be saved. status is `processing` while a worker makes the derivatives. "
+                               "Send an `Idempotency-Key` to retry safely: a retry of an upload that was saved "
+                               "answers 200 with that photo and `Idempotent-Replayed: true`; the key reused for "
+                               "other bytes or another area is 422 `idempotency_key_reused`."),
     },
     "/api/v1/photos/{photo_id}": {
         "get": op("One photo", "200", ref("Photo"), "404", params=[path_id("photo_id")]),
@@ -411,6 +414,23 @@ PATHS: dict[str, Schema] = {
         "Align this photo to its view's baseline again (staff)", "200", ref("Photo"), "403", "404", "409",
         params=[path_id("photo_id")])},
 }
+
+
+
+def _idempotent_upload(operation: Schema) -> Schema:
+    """The upload also answers 200 (a retry with the same Idempotency-Key) and takes that header."""
+    operation["parameters"].append({
+        "name": "Idempotency-Key", "in": "header", "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "Any unique string per photo (a UUID); resend it with a retry of the same upload."})
+    operation["responses"]["200"] = {
+        "description": "A retry of an upload already saved: that photo (header Idempotent-Replayed: true)",
+        "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}},
+        **_json(ref("Photo"))}
+    return operation
+
+
+_idempotent_upload(PATHS["/api/v1/areas/{area_id}/photos"]["post"])
 
 
 def build_spec() -> Schema:

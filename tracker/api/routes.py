@@ -191,10 +191,15 @@ def upload_photo(area_id: int) -> Any:
         raise ValidationFailed("Send the photo as the multipart field 'file'.", fields={"file": "Required."})
     result = photo_services.upload_photo(api_user(), area, upload.read(), filename=upload.filename,
                                          taken_on=form.taken_on.data, view=form.view.data or None,
-                                         note=form.note.data or "")
+                                         note=form.note.data or "",
+                                         idempotency_key=request.headers.get("Idempotency-Key"))
     body = photo_json(result.photo)
     body["warnings"] = list(result.warnings)
-    return created(body, url_for("api.get_photo", photo_id=result.photo.id))
+    response = created(body, url_for("api.get_photo", photo_id=result.photo.id))
+    if result.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.get("/photos/<int:photo_id>")

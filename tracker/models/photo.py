@@ -50,6 +50,8 @@ class Photo(Base):
         sa.Index("uq_photos_area_sha256_live", "area_id", "sha256", unique=True,
                  sqlite_where=sa.text("deleted_at IS NULL"), postgresql_where=sa.text("deleted_at IS NULL")),
         sa.Index("ix_photos_area_taken", "area_id", "taken_on"),
+        # A client's retry of one upload (same Idempotency-Key) finds the first one; keys are per patient.
+        sa.Index("uq_photos_patient_idempotency_key", "patient_id", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +71,8 @@ class Photo(Base):
     original_size: Mapped[int] = mapped_column(sa.BigInteger)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     client_filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    # SHA-256 of the Idempotency-Key the client sent with the upload, if any.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
     width: Mapped[int]
     height: Mapped[int]
 

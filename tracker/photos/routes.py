@@ -65,7 +65,7 @@ def _upload(area: TreatmentArea, form: UploadForm, storage_file: Any) -> service
     # The page's date is a fallback for photos without their own date, as its label says.
     return services.upload_photo(current_user, area, storage_file.read(), filename=storage_file.filename,
                                  fallback_taken_on=form.taken_on.data, view=form.view.data or None,
-                                 note=form.note.data or "")
+                                 note=form.note.data or "", idempotency_key=request.headers.get("Idempotency-Key"))
 
 
 def _upload_one_json(area: TreatmentArea, form: UploadForm, storage_file: Any) -> Any:
@@ -74,8 +74,8 @@ def _upload_one_json(area: TreatmentArea, form: UploadForm, storage_file: Any) -
     except DomainError as exc:
         return json_error(exc.status, exc.code, exc.message, exc.fields, **exc.extra)
     body = {"photo": photo_json(result.photo, image_endpoint="photos.image"), "warnings": list(result.warnings),
-            "url": url_for("photos.detail", photo_id=result.photo.id)}
-    return jsonify(body), 201
+            "url": url_for("photos.detail", photo_id=result.photo.id), "replayed": result.replayed}
+    return jsonify(body), (200 if result.replayed else 201)
 
 
 def _upload_one_flash(area: TreatmentArea, form: UploadForm, storage_file: Any) -> None:

@@ -47,6 +47,7 @@ BIDI_AND_CONTROL = {"Cc", "Cf", "Zl", "Zp"}
 class UploadResult:
     photo: Photo
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    replayed: bool = False  # a retry with the same Idempotency-Key: the photo the first attempt saved
 
 
 @dataclass(frozen=True)
@@ -147,21 +148,66 @@ def _check_quota(area: TreatmentArea, incoming: int) -> None:
         raise PayloadTooLarge(msg, fields={"file": msg}, code="quota_exceeded")
 
 
+def idempotency_hash(raw: str | None) -> str | None:
+    """The stored form of a client's Idempotency-Key (its SHA-256), or None when none was sent."""
+    if raw is None:
+        return None
+    if not (1 <= len(raw) <= 255) or not raw.isascii() or not raw.isprintable():
+        msg = "The Idempotency-Key header must be 1 to 255 printable ASCII characters."
+        raise ValidationFailed(msg, fields={"idempotency_key": msg}, code="bad_idempotency_key")
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+def _replay(area: TreatmentArea, key_hash: str, sha256: str) -> Photo | None:
+    """The photo an earlier attempt with this key saved, if it is this same upload; a key reused for something
+    else is refused rather than guessed at."""
+    earlier = db.session.scalars(sa.select(Photo).where(
+        Photo.patient_id == area.patient_id, Photo.idempotency_key == key_hash)).first()
+    if earlier is None:
+        return None
+    if earlier.area_id != area.id or earlier.sha256 != sha256:
+        msg = "This Idempotency-Key was already used for a different upload. Send a new key with a new photo."
+        raise ValidationFailed(msg, fields={"idempotency_key": msg}, code="idempotency_key_reused")
+    if earlier.deleted_at is not None:
+        raise Conflict("This upload was received earlier, and the photo has since been deleted.",
+                       code="deleted", photo_id=earlier.id)
+    return earlier
+
+
+def _earlier_upload(area: TreatmentArea, key_hash: str | None, sha256: str) -> Photo | None:
+    """The photo a retry with the same Idempotency-Key should get back; otherwise None when these bytes are new
+    to the area, or Conflict (naming the photo) when they are already there."""
+    earlier = _replay(area, key_hash, sha256) if key_hash is not None else None
+    if earlier is not None:
+        return earlier
+    existing = find_duplicate(area, sha256)
+    if existing is not None:
+        raise _duplicate_error(existing)
+    return None
+
+
 def queue_configured() -> bool:
     return bool(current_app.config.get("REDIS_URL"))
 
 
 def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str | None = None,
                  taken_on: date | None = None, view: str | None = None, note: str = "",
-                 fallback_taken_on: date | None = None) -> UploadResult:
+                 fallback_taken_on: date | None = None, idempotency_key: str | None = None) -> UploadResult:
     """Accept one photo for an area the actor may see. One transaction; nothing left behind on failure.
 
     ``taken_on`` overrides the photo's own date; ``fallback_taken_on`` is used only when it has none.
+    ``idempotency_key`` (the client's Idempotency-Key): a retry of an upload that was saved — its answer lost on
+    the way — gets that photo back (``replayed``) instead of a second one or an error.
     """
     authorize(actor, "photos.upload")
     from tracker.consent.services import require_care_consent
 
     require_care_consent(area.patient_id)
+    key_hash = idempotency_hash(idempotency_key)
+    if key_hash is not None:
+        earlier = _replay(area, key_hash, hashlib.sha256(data).hexdigest())
+        if earlier is not None:
+            return UploadResult(earlier, tuple(earlier.quality_warnings or ()), replayed=True)
     if len(note) > MAX_NOTE:
         raise ValidationFailed(f"Keep the note under {MAX_NOTE} characters.", fields={"note": "Too long."})
     photo_view = _check_view(view, area)
@@ -174,15 +220,18 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
     except imaging.ImageRejected as exc:
         raise _as_domain_error(exc) from None
     day, source = _resolve_taken_on(taken_on, probe.taken_at, area, fallback_taken_on)
-    existing = find_duplicate(area, probe.sha256)
-    if existing is not None:
-        raise _duplicate_error(existing)
+    earlier = _earlier_upload(area, key_hash, probe.sha256)
+    if earlier is not None:  # a simultaneous retry with the same key saved it while this one was checked
+        return UploadResult(earlier, tuple(earlier.quality_warnings or ()), replayed=True)
     _check_quota(area, len(data))
     photo = Photo(patient_id=area.patient_id, area_id=area.id, storage_id=new_storage_id(), taken_on=day, taken_on_source=source,
                   view=photo_view, note=note.strip(), original_format=probe.format, original_size=len(data),
                   sha256=probe.sha256, client_filename=display_filename(filename), width=probe.width,
-                  height=probe.height, uploaded_by_id=actor.id, status=PhotoStatus.PROCESSING)
-    _store_and_commit(photo, data, area)
+                  height=probe.height, uploaded_by_id=actor.id, status=PhotoStatus.PROCESSING,
+                  idempotency_key=key_hash)
+    raced = _store_and_commit(photo, data, area, key_hash)
+    if raced is not None:  # a simultaneous retry with the same key saved it first
+        return UploadResult(raced, tuple(raced.quality_warnings or ()), replayed=True)
     if result is not None:
         save_derivatives(photo.id, result)
     else:
@@ -194,17 +243,21 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
     return UploadResult(photo, warnings)
 
 
-def _store_and_commit(photo: Photo, data: bytes, area: TreatmentArea) -> None:
+def _store_and_commit(photo: Photo, data: bytes, area: TreatmentArea, key_hash: str | None = None) -> Photo | None:
+    """Write the original, then commit the row. Returns None, or — when a simultaneous request with the same
+    Idempotency-Key committed first — that request's photo (this attempt's bytes are removed)."""
     key = photo.key("original")
+    sha256 = photo.sha256
     try:
         storage().put(key, data)  # durable before the row exists: a committed row always has its bytes
         db.session.add(photo)
         db.session.commit()
+        return None
     except IntegrityError:
         _undo(key)
-        existing = find_duplicate(area, photo.sha256)
-        if existing is not None:
-            raise _duplicate_error(existing) from None
+        earlier = _earlier_upload(area, key_hash, sha256)
+        if earlier is not None:
+            return earlier
         raise
     except (StorageError, OperationalError) as exc:
         log.warning("upload not saved: %s", type(exc).__name__)
