@@ -73,3 +73,42 @@ def test_photo_without_date_asks_for_it_inline(live_app, live_server, page):
     row.get_by_role("button", name="Upload with this date").click()
     page.locator(".upload-row[data-state=done]").wait_for()
     assert "taken on 2026-02-03" in row.inner_text()
+
+
+def test_lost_answer_then_try_again_keeps_one_photo(live_app, live_server, page):
+    """The upload reaches the server and is saved, but the phone never hears back (the connection drops):
+    "Try again" resends it with the same Idempotency-Key and gets the saved photo — not a second copy."""
+    import sqlalchemy as sa
+
+    from tracker.extensions import db
+    from tracker.models import Photo
+
+    with live_app.app_context():
+        world = build_world()
+    sign_in(page, live_server, world["a"].email)
+    page.goto(f"{live_server}/patients/{world['a'].patient_id}/areas/{world['a'].area_id}")
+    keys: list[str] = []
+
+    def lose_the_first_answer(route) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if len(keys) == 1:
+            route.fetch()  # the server receives and saves the photo...
+            route.abort("connectionreset")  # ...and the answer is lost on the way back
+        else:
+            route.continue_()
+
+    page.route(f"**/photos/area/{world['a'].area_id}", lose_the_first_answer)
+    page.set_input_files("#file", [str(FIXTURES / "orientation/Landscape_6.jpg")])
+    page.get_by_label("Taken on (for photos that carry no date of their own)").fill("2026-01-15")
+    page.get_by_role("button", name="Upload").click()
+    row = page.locator(".upload-row")
+    page.locator(".upload-row[data-state=error]").wait_for()
+    assert "connection failed" in row.inner_text()
+    retry = row.get_by_role("button", name="Try again")
+    assert retry.evaluate("el => el === document.activeElement"), "focus moves to the way out"
+    retry.press("Enter")
+    page.locator(".upload-row[data-state=done]").wait_for()
+    assert "Saved" in row.inner_text()
+    assert len(keys) == 2 and keys[0] == keys[1] != ""
+    with live_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 1
