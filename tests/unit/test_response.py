@@ -80,8 +80,24 @@ def test_to_dict_api_shape():
     assert data["scale"] == "davey" and data["plateau"] is True and data["mid"] == 1
     assert data["sessions"][0] == {"number": 1, "performed_on": "2026-01-05", "before": 7, "after": 5, "change": 2,
                                    "before_on": "2026-01-05", "after_on": "2026-02-16", "before_implied": False,
-                                   "meaningful": True}
+                                   "meaningful": True, "label": "session 1", "course_id": None}
     assert data["window"] == {"start_days": 28, "end_days": 84}
+
+
+def test_two_courses_on_one_area_keep_their_session_numbers_apart():
+    """A course of three, then a touch-up course of one: the touch-up is "session 1 of course 2" in the table,
+    the verdict and the missing-data sentences — never a second, ambiguous "session 1"."""
+    points = [SessionPoint(n, day(offset), course="course 1", course_id=10) for n, offset in ((1, 0), (2, 42), (3, 84))]
+    points.append(SessionPoint(1, day(300), course="course 2", course_id=11))
+    report = compute_response(points, scores((0, 8), (42, 6), (84, 4), (126, 3), (300, 4), (342, 4)), DAVEY)
+    assert [r.name for r in report.sessions] == ["session 1 of course 1", "session 2 of course 1",
+                                                 "session 3 of course 1", "session 1 of course 2"]
+    assert [r.change for r in report.sessions] == [2, 2, 1, 0] and report.plateau is True
+    assert report.verdict.startswith("Session 1 of course 2 brought no meaningful improvement")
+    assert "Session 1 of course 1, session 2 of course 1 and session 3 of course 1" not in report.verdict
+    assert report.to_dict()["sessions"][3]["course_id"] == 11
+    sparse = compute_response(points, scores((0, 8)), DAVEY)
+    assert "after session 1 of course 2" in " ".join(sparse.missing)
 
 
 # --- shapes of response ---------------------------------------------------------------------------------

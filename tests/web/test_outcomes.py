@@ -179,6 +179,32 @@ def test_response_davey_examples_from_the_issue(app, client, world, staff, score
     assert body["plateau"] is plateau and body["verdict"]
 
 
+def test_a_touch_up_course_on_the_same_area_is_told_apart(app, client, world, staff):
+    """Three sessions, then a touch-up course months later on the same area: the API labels the touch-up
+    "session 1 of course 2" (number stays 1, course_id says which), and so do the page's table and verdict."""
+    from tests.factories import make_course
+    from tracker.models import Patient, TreatmentArea
+
+    s1, s2, s3, touch_up = date(2026, 1, 10), date(2026, 2, 21), date(2026, 4, 4), date(2026, 9, 5)
+    _sessions(app, world, [s1, s2, s3])
+    with app.app_context():
+        patient = db.session.get(Patient, world["a"].patient_id)
+        second = make_course(patient, [db.session.get(TreatmentArea, world["a"].area_id)])
+        make_session(second.id, 1, touch_up)
+        db.session.commit()
+        second_id = second.id
+    for day, score in ((s1, 8), (s2, 6), (s3, 4), (touch_up, 4), (touch_up + timedelta(weeks=6), 2)):
+        assert _assess(client, staff, world["a"].area_id, "davey", day.isoformat(), score).status_code == 201
+    body = client.get(f"/api/v1/areas/{world['a'].area_id}/response?scale=davey", headers=staff).get_json()
+    assert [(s["number"], s["label"], s["course_id"]) for s in body["sessions"]] == [
+        (1, "session 1 of course 1", world["a"].course_id), (2, "session 2 of course 1", world["a"].course_id),
+        (3, "session 3 of course 1", world["a"].course_id), (1, "session 1 of course 2", second_id)]
+    assert body["plateau"] is False and body["verdict"].startswith("Session 1 of course 2 improved")
+    login(client, world["prac_x"].email)
+    page = client.get(f"/outcomes/areas/{world['a'].area_id}/review").get_data(as_text=True)
+    assert "1 of course 2" in page and "Session 1 of course 2 improved" in page
+
+
 def test_response_not_enough_data(client, world, staff):
     body = client.get(f"/api/v1/areas/{world['a'].area_id}/response?scale=davey", headers=staff).get_json()
     assert body["plateau"] is None and "Not enough data" in body["verdict"]

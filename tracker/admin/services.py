@@ -114,8 +114,7 @@ def set_two_factor_policy(actor: User, required: bool) -> None:
     """Whether the clinic's staff must sign in with an authenticator app too (those without one are asked to set
     it up at their next request; API tokens are refused to them until they do)."""
     authorize(actor, "staff.manage")
-    clinic = db.session.get(Clinic, actor.clinic_id)
-    assert clinic is not None  # an actor always has their clinic
+    clinic = actor.clinic
     clinic.require_staff_two_factor = required
     db.session.commit()
     audit.record("clinic.two_factor_policy", object_type="clinic", object_id=clinic.id, detail={"required": required})

@@ -177,7 +177,11 @@ SCHEMAS: dict[str, Schema] = {
         "sessions": {"type": "array", "items": _obj({
             "number": INT, "performed_on": DATE, "before": nullable({"type": "number"}),
             "after": nullable({"type": "number"}), "change": nullable({"type": "number"}),
-            "before_on": nullable(DATE), "after_on": nullable(DATE), "meaningful": nullable({"type": "boolean"})},
+            "before_on": nullable(DATE), "after_on": nullable(DATE), "meaningful": nullable({"type": "boolean"}),
+            "before_implied": {"type": "boolean"},
+            "label": {"type": "string", "description": "\"session 2\", or \"session 1 of course 2\" when the "
+                      "area was treated in several courses (their numbers restart)"},
+            "course_id": nullable(ID)},
             ["number", "performed_on", "before", "after", "change"])},
         "plateau": nullable({"type": "boolean"}), "verdict": STR, "missing": {"type": "array", "items": STR},
         "mid": nullable({"type": "number"}), "worsening": nullable({"type": "boolean"}),

@@ -140,7 +140,14 @@ def response_mid(settings: dict[str, Any], code: str, mid: R.Mid | None) -> R.Mi
 
 
 def session_points(sessions: list[TreatmentSession]) -> list[R.SessionPoint]:
-    return [R.SessionPoint(number=s.number, performed_on=s.performed_on) for s in sessions]
+    """The area's sessions for the response maths; when they belong to several courses, each is labelled with
+    its course's place in time ("session 1 of course 2"), so two courses' session numbers stay apart."""
+    order: dict[int, int] = {}
+    for s in sorted(sessions, key=lambda s: (s.performed_on, s.number)):
+        order.setdefault(s.course_id, len(order) + 1)
+    several = len(order) > 1
+    return [R.SessionPoint(number=s.number, performed_on=s.performed_on, course_id=s.course_id,
+                           course=f"course {order[s.course_id]}" if several else "") for s in sessions]
 
 
 def series(actor: User, area: TreatmentArea, code: str) -> list[R.Assessment]:

@@ -63,10 +63,19 @@ from tracker.outcomes.scales import Scale, capitalize, format_number, improvemen
 
 @dataclass(frozen=True)
 class SessionPoint:
-    """A treatment session of the course: its number and the day it was performed."""
+    """A treatment session of the course: its number and the day it was performed.
+
+    ``course`` names the course ("course 2") when the area was treated in more than one, so that two "session 1"s
+    cannot be confused; ``course_id`` is passed through to the report."""
 
     number: int
     performed_on: date
+    course: str = ""
+    course_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"session {self.number}" + (f" of {self.course}" if self.course else "")
 
 
 @dataclass(frozen=True)
@@ -140,12 +149,19 @@ class SessionResponse:
     change: float | None
     meaningful: bool | None
     before_implied: bool = False
+    label: str = ""  # "session 2", or "session 1 of course 2" when the area had several courses
+    course_id: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or f"session {self.number}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "performed_on": self.performed_on.isoformat(),
                 "before": self.before, "after": self.after, "change": self.change,
                 "before_on": _iso(self.before_on), "after_on": _iso(self.after_on),
-                "before_implied": self.before_implied, "meaningful": self.meaningful}
+                "before_implied": self.before_implied, "meaningful": self.meaningful,
+                "label": self.name, "course_id": self.course_id}
 
 
 @dataclass(frozen=True)
@@ -236,7 +252,8 @@ def _pair(scale: Scale, days: Sequence[_Day], ordered: Sequence[SessionPoint], i
     before_score = scale.baseline_value if implied else (before.score if before else None)
     change = improvement(scale, before_score, after.score) if before_score is not None and after else None
     return SessionResponse(session.number, session.performed_on, before_score, before.on if before else None,
-                           after.score if after else None, after.on if after else None, change, None, implied)
+                           after.score if after else None, after.on if after else None, change, None, implied,
+                           label=session.label, course_id=session.course_id)
 
 
 def _latest(days: Sequence[_Day], *, after: date | None, until: date) -> _Day | None:
@@ -273,10 +290,10 @@ def _missing(response: SessionResponse, ordered: Sequence[SessionPoint], i: int,
 def _no_before_message(ordered: Sequence[SessionPoint], i: int) -> str:
     session = ordered[i]
     if i == 0:
-        return f"No assessment on or before session {session.number} ({session.performed_on.isoformat()})."
+        return f"No assessment on or before {session.label} ({session.performed_on.isoformat()})."
     previous = ordered[i - 1]
-    return (f"No assessment between session {previous.number} ({previous.performed_on.isoformat()}) and "
-            f"session {session.number} ({session.performed_on.isoformat()}).")
+    return (f"No assessment between {previous.label} ({previous.performed_on.isoformat()}) and "
+            f"{session.label} ({session.performed_on.isoformat()}).")
 
 
 def _no_after_message(ordered: Sequence[SessionPoint], i: int, window: Window) -> str:
@@ -285,17 +302,17 @@ def _no_after_message(ordered: Sequence[SessionPoint], i: int, window: Window) -
     opens, closes = _window_dates(session, following.performed_on if following else None, window)
     if following and opens > closes:
         gap = (following.performed_on - session.performed_on).days
-        return (f"Session {following.number} came {_span(gap)} after session {session.number}, before "
-                f"{_span(window.start_days)} had passed, so session {session.number}'s response cannot be "
+        return (f"{capitalize(following.label)} came {_span(gap)} after {session.label}, before "
+                f"{_span(window.start_days)} had passed, so {session.label}'s response cannot be "
                 f"measured on its own.")
-    cut = f", before session {following.number}" if following and closes == following.performed_on else ""
-    return (f"No assessment between {window.describe()} after session {session.number} "
+    cut = f", before {following.label}" if following and closes == following.performed_on else ""
+    return (f"No assessment between {window.describe()} after {session.label} "
             f"(due {opens.isoformat()} to {closes.isoformat()}{cut}).")
 
 
 def _no_baseline_message(first: SessionPoint, mid: Mid) -> str:
     return (f"The minimal important difference is {format_number((mid.fraction or 0) * 100)}% of the baseline, "
-            f"and there is no assessment on or before session {first.number} to take it of.")
+            f"and there is no assessment on or before {first.label} to take it of.")
 
 
 def _span(days: int) -> str:
@@ -327,7 +344,7 @@ class _Words:
         last, earlier = responses[-1], responses[:-1]
         if plateau is None:
             because = "; ".join(_lower(r.rstrip(".")) for r in reasons)
-            return _sentences(f"Not enough data to judge session {last.number}: {because}",
+            return _sentences(f"Not enough data to judge {last.name}: {because}",
                               self.earlier(earlier, self.measure))
         if not plateau:
             return self.improved(last)
@@ -336,7 +353,7 @@ class _Words:
     def improved(self, last: SessionResponse) -> str:
         assert last.change is not None  # type narrowing, guaranteed above # nosec B101
         relation = "as much as" if last.change == self.mid_points else "more than"
-        return (f"Session {last.number} improved {self.measure} by {format_number(last.change)} "
+        return (f"{capitalize(last.name)} improved {self.measure} by {format_number(last.change)} "
                 f"({_values(last)}), {relation} the minimal important difference of {self.mid_words}: the "
                 f"response has not plateaued.")
 
@@ -345,8 +362,8 @@ class _Words:
         numbers = (f"({_values(last)}, change {format_number(last.change)}; the minimal important difference is "
                    f"{self.mid_words})")
         if last.change < 0:
-            return f"{capitalize(self.measure)} was worse after session {last.number} {numbers}"
-        return f"Session {last.number} brought no meaningful improvement on {self.measure} {numbers}"
+            return f"{capitalize(self.measure)} was worse after {last.name} {numbers}"
+        return f"{capitalize(last.name)} brought no meaningful improvement on {self.measure} {numbers}"
 
     @staticmethod
     def earlier(responses: Sequence[SessionResponse], measure: str) -> str:
@@ -358,8 +375,10 @@ class _Words:
         if len(judged) > 1 and len(changes) == 1:
             change = judged[0].change
             each = " each" if change else ""
-            return f"Sessions {join_words([str(r.number) for r in judged])} {_effect(change, measure)}{each}"
-        return capitalize(join_words([f"session {r.number} {_effect(r.change, measure)}" for r in judged]))
+            if all(r.name == f"session {r.number}" for r in judged):
+                return f"Sessions {join_words([str(r.number) for r in judged])} {_effect(change, measure)}{each}"
+            return f"{capitalize(join_words([r.name for r in judged]))} {_effect(change, measure)}{each}"
+        return capitalize(join_words([f"{r.name} {_effect(r.change, measure)}" for r in judged]))
 
     @staticmethod
     def conclusion(responses: Sequence[SessionResponse]) -> str:
