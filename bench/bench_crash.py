@@ -10,8 +10,9 @@ real socket, and kills the server with SIGKILL: after a random delay in 0-1.25x 
 (measured first on fresh servers; 60 %), or 0-12 ms after the server creates the photo's folder, just before
 it writes the original ("at_write", 24 %: around the fsync, the rename and the commit), or at once ("early", 8 %),
 or only once the answer arrived ("idle", 8 %).
-A cut-off upload is sometimes sent again by the next iteration, as a client would retry (201 or 409 are both
-right). Then the operator's ``flask tracker purge-orphans --grace-minutes 0`` and ``flask tracker
+A cut-off upload is sometimes sent again by the next iteration, as a client would retry, with the same
+Idempotency-Key (201 when the first never committed, 200 "replayed" when it did; 409 only if the bytes arrived
+under another key). Then the operator's ``flask tracker purge-orphans --grace-minutes 0`` and ``flask tracker
 requeue-stuck --older-than-minutes 0`` run, and ``tests/crash_server.py check`` checks: every live row's
 original has the row's SHA-256; every photo is ready and its display and thumb match their recorded SHA-256; no
 stored object lacks a row; no temp file is left; every upload answered 201 has its row with the bytes sent.
@@ -102,6 +103,7 @@ def main() -> int:
     print(f"crash_killed_in_flight={result.count('killed') + result.count('timeout')}")
     print(f"crash_refused={result.count('refused')}")
     print(f"crash_retries={len(retries)}")
+    print(f"crash_retries_replayed={sum(1 for a in retries if a.outcome == 'replayed')}")
     print(f"crash_retries_duplicate={sum(1 for a in retries if a.outcome == 'duplicate')}")
     print(f"crash_other_answers={sum(n for k, n in result.outcomes.items() if k.startswith('http_'))}")
     for phase, count in sorted(result.kill_phases().items()):

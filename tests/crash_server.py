@@ -348,14 +348,15 @@ def _check(attempts_path: Path, app: Any = None) -> dict[str, Any]:
         temps = [str(p.relative_to(store.root)) for p, _ in store.temp_entries()] \
             if isinstance(store, LocalStorage) else []
         violations.extend(f"temp file left: {t}" for t in temps)
-        # (4) the client saw 201 => the row is there, with the bytes the client sent; and no photo twice.
+        # (4) the client saw 201 or 200 => the row is there, with the bytes the client sent; and no photo twice.
         lost: list[str] = []
         by_id = {p.id: p for p in photos}
         for attempt in attempts:
-            if attempt["outcome"] == "confirmed":
+            if attempt["outcome"] in ("confirmed", "replayed"):
                 photo = by_id.get(attempt["photo_id"])
                 if photo is None or photo.sha256 != attempt["sha256"]:
-                    lost.append(f"upload {attempt['label']} was answered 201 (photo {attempt['photo_id']}) "
+                    code = 201 if attempt["outcome"] == "confirmed" else 200
+                    lost.append(f"upload {attempt['label']} was answered {code} (photo {attempt['photo_id']}) "
                                 f"but {'no live row has that id' if photo is None else 'the row has other bytes'}")
             if attempt["outcome"] == "duplicate" and attempt["photo_id"] not in by_id:
                 lost.append(f"upload {attempt['label']} was answered 409 (photo {attempt['photo_id']}) "
@@ -408,7 +409,9 @@ class Attempt:
     mode: str          # "random" (killed after a random delay), "at_write", "early", "idle", "rebaseline", ...
     retry_of: str | None = None
     taken_on: str = TAKEN_ON
-    outcome: str = ""  # confirmed (201), duplicate (409), killed (connection died), refused, http_<n>, timeout
+    key: str = ""      # the Idempotency-Key: the first attempt's label, kept by every retry of it
+    outcome: str = ""  # confirmed (201), replayed (200: a retry of one saved), duplicate (409), killed (connection
+    #                    died), refused, http_<n>, timeout
     photo_id: int | None = None
     seconds: float = 0.0
     detail: str = ""
@@ -572,7 +575,7 @@ def _post(port: int, token: str, area_id: int, data: bytes, attempt: Attempt) ->
     try:
         conn.request("POST", f"/api/v1/areas/{area_id}/photos", body=body,
                      headers={"Authorization": f"Bearer {token}", "Content-Type": content_type,
-                              "Accept": "application/json"})
+                              "Accept": "application/json", "Idempotency-Key": attempt.key or attempt.label})
         response = conn.getresponse()
         raw = response.read()
         status = response.status
@@ -592,6 +595,8 @@ def _post(port: int, token: str, area_id: int, data: bytes, attempt: Attempt) ->
             payload = {}
         if status == 201:
             attempt.outcome, attempt.photo_id = "confirmed", payload.get("id")
+        elif status == 200:
+            attempt.outcome, attempt.photo_id = "replayed", payload.get("id")
         elif status == 409:
             attempt.outcome, attempt.photo_id = "duplicate", payload.get("error", {}).get("photo_id")
         else:
@@ -734,11 +739,12 @@ def run_campaign(workdir: Path, iterations: int, *, database_url: str | None = N
                 for slot in range(0 if jobs else 2 if rng.random() < 0.25 else 1):
                     if unconfirmed and rng.random() < 0.3:  # the client retries a cut-off upload
                         data, first = unconfirmed.pop(rng.randrange(len(unconfirmed)))
-                        kind, retry_of, taken_on = first.kind, first.label, first.taken_on
+                        kind, retry_of, taken_on, key = first.kind, first.label, first.taken_on, first.key
                     else:
-                        (data, kind), retry_of, taken_on = payloads.make(), None, TAKEN_ON
-                    jobs.append((data, Attempt(f"{iteration}.{slot}", iteration, hashlib.sha256(data).hexdigest(),
-                                               kind, len(data), mode, retry_of, taken_on)))
+                        (data, kind), retry_of, taken_on, key = payloads.make(), None, TAKEN_ON, ""
+                    label = f"{iteration}.{slot}"
+                    jobs.append((data, Attempt(label, iteration, hashlib.sha256(data).hexdigest(),
+                                               kind, len(data), mode, retry_of, taken_on, key or label)))
                 delay = rng.uniform(0, 1.25 * window) if mode == "random" else \
                     rng.uniform(0, WRITE_WINDOW) if mode == "at_write" else \
                     window + rng.uniform(0, REALIGN_SECONDS_PER_PHOTO * len(attempts)) if mode == "rebaseline" \
@@ -746,7 +752,7 @@ def run_campaign(workdir: Path, iterations: int, *, database_url: str | None = N
                 round_(iteration, mode, jobs, delay)
                 for data, attempt in jobs:
                     attempts.append(attempt)
-                    if attempt.outcome not in ("confirmed", "duplicate"):
+                    if attempt.outcome not in ("confirmed", "replayed", "duplicate"):
                         unconfirmed.append((data, attempt))
                 if (iteration + 1) % 50 == 0:
                     say(f"# {iteration + 1} iterations: {dict(Counter(a.outcome for a in attempts))}")

@@ -59,7 +59,7 @@ class User(Base):
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
-    clinic: Mapped[Clinic] = relationship()
+    clinic: Mapped[Clinic] = relationship(lazy="joined")  # read on every request (two-step policy)
     patient: Mapped[Patient | None] = relationship(foreign_keys=[patient_id])
 
     # Set per request by the auth layer: the browser session or API token that authenticated this user.
