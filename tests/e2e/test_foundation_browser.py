@@ -87,8 +87,8 @@ def test_an_old_session_confirms_the_password_before_a_role_change(live_app, liv
     phone.wait_for_url(f"{live_server}/admin/staff")
     phone.get_by_label("Role of Prac_X").select_option("clinic_admin")
     phone.get_by_label("Role of Prac_X").press("Tab")
-    phone.keyboard.press("Enter")
-    phone.wait_for_url(f"{live_server}/admin/staff")
+    with phone.expect_navigation():  # the same address again: wait for the new page, not the old one
+        phone.keyboard.press("Enter")
     assert "is now clinic admin" in phone.locator('[role="status"]').inner_text()
     with live_app.app_context():
         assert db.session.get(User, world["prac_x"].user_id).role.value == "clinic_admin"
@@ -112,6 +112,9 @@ def test_two_step_sign_in_set_up_and_used_at_phone_width(live_app, live_server, 
     phone.get_by_role("button", name="Set it up").click()
     qr = phone.get_by_role("img", name="QR code to add this account to an authenticator app")
     qr.wait_for()
+    from tests.e2e.test_upload_browser import wait_until
+
+    wait_until(phone, "document.querySelector('img.qr').complete")
     assert phone.evaluate("document.querySelector('img.qr').naturalWidth") > 100, "the QR image loads"
     assert _no_horizontal_scroll(phone)
     secret = phone.locator("code.secret").inner_text().replace(" ", "")
@@ -122,7 +125,8 @@ def test_two_step_sign_in_set_up_and_used_at_phone_width(live_app, live_server, 
     codes = phone.get_by_role("list", name="Recovery codes").locator("li")
     codes.first.wait_for()
     assert codes.count() == 10 and _no_horizontal_scroll(phone)
-    phone.get_by_role("link", name="I have saved them").click()
+    with phone.expect_navigation():
+        phone.get_by_role("link", name="I have saved them").click()
     assert "10 of 10 recovery codes left" in phone.locator("main").inner_text()
     phone.get_by_role("button", name="Sign out").click()
     phone.get_by_label("E-mail").fill(world["a"].email)
