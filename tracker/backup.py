@@ -40,13 +40,12 @@ from tracker.models import Clinic, utcnow
 from tracker.models.photo import DERIVED_KEYS
 from tracker.storage import ObjectMissing, StorageError, check_key
 from tracker.storage.factory import storage
-from tracker.storage.local import LocalStorage
+from tracker.storage.local import TEMP_PREFIX, LocalStorage, fsync_path, write_atomic
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 OBJECTS = "objects"
 DATABASE_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
-TEMP_PREFIX = ".tmp-"
 # The variants a photo row vouches for, with the column holding each one's SHA-256 ("features" is a cache and
 # has none). Only the original is irreplaceable: derivatives are made again from it by processing or realign.
 CHECKSUM_COLUMNS = {"original": "sha256", "display": "display_sha256", "thumb": "thumb_sha256",
@@ -467,33 +466,14 @@ def _private_file(path: Path) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a crash leaves the old state or the new, never half a file."""
     _private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync(path.parent)
+    write_atomic(path, data)
 
 
 def _commit_file(tmp: Path, path: Path) -> None:
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, path)
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path.parent)
 
 
 def _sha256(data: bytes) -> str:

@@ -90,7 +90,7 @@ def test_two_courses_on_one_area_keep_their_session_numbers_apart():
     points = [SessionPoint(n, day(offset), course="course 1", course_id=10) for n, offset in ((1, 0), (2, 42), (3, 84))]
     points.append(SessionPoint(1, day(300), course="course 2", course_id=11))
     report = compute_response(points, scores((0, 8), (42, 6), (84, 4), (126, 3), (300, 4), (342, 4)), DAVEY)
-    assert [r.name for r in report.sessions] == ["session 1 of course 1", "session 2 of course 1",
+    assert [r.label for r in report.sessions] == ["session 1 of course 1", "session 2 of course 1",
                                                  "session 3 of course 1", "session 1 of course 2"]
     assert [r.change for r in report.sessions] == [2, 2, 1, 0] and report.plateau is True
     assert report.verdict.startswith("Session 1 of course 2 brought no meaningful improvement")

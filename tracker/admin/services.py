@@ -7,6 +7,7 @@ import re
 import sqlalchemy as sa
 
 from tracker import audit
+from tracker.auth import two_factor
 from tracker.auth.services import end_all_sessions
 from tracker.errors import Conflict, ValidationFailed
 from tracker.extensions import db
@@ -123,8 +124,6 @@ def set_two_factor_policy(actor: User, required: bool) -> None:
 def reset_two_factor(actor: User, user: User) -> None:
     """A colleague (or patient) of the admin's clinic lost their phone: their authenticator and recovery codes
     are removed, so their next sign-in is the password only (and, if the clinic requires it, a new set-up)."""
-    from tracker.auth import two_factor
-
     authorize(actor, "staff.manage")
     if user.id == actor.id:
         raise Conflict("Use your own two-step sign-in page to change yours.")

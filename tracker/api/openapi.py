@@ -260,6 +260,20 @@ def array_of(name: str) -> Schema:
 SCHEMAS["SessionUpdate"] = _obj({k: v for k, v in SCHEMAS["SessionCreate"]["properties"].items() if k != "course_id"},
                                  ["performed_on"])
 
+
+def _idempotent_upload(operation: Schema) -> Schema:
+    """The upload also answers 200 (a retry with the same Idempotency-Key) and takes that header."""
+    operation["parameters"].append({
+        "name": "Idempotency-Key", "in": "header", "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "Any unique string per photo (a UUID); resend it with a retry of the same upload."})
+    operation["responses"]["200"] = {
+        "description": "A retry of an upload already saved: that photo (header Idempotent-Replayed: true)",
+        "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}},
+        **_json(ref("Photo"))}
+    return operation
+
+
 PATHS: dict[str, Schema] = {
     "/api/v1/openapi.json": {"get": op("This document", "200", {"type": "object"}, public=True)},
     "/api/v1/tokens": {"post": op(
@@ -301,17 +315,18 @@ PATHS: dict[str, Schema] = {
     "/api/v1/areas/{area_id}/photos": {
         "get": op("The area's photos in taken-on order", "200", array_of("Photo"), "404",
                   params=[path_id("area_id")]),
-        "post": op("Upload a photo", "201", ref("Photo"), "400", "404", "409", "413", "415", "422",
-                   body="PhotoUpload", body_type="multipart/form-data", params=[path_id("area_id")],
-                   description="Validated by content (never the name or Content-Type), normalized upright, sRGB, "
-                               "metadata stripped. 400 for empty, corrupt or over-pixel files; 409 when the same "
-                               "bytes are already in this area (error.photo_id names it); 413 for a file over the "
-                               "size limit or, with error.code `quota_exceeded`, when the patient's record is at "
-                               "its storage quota (TRACKER_PATIENT_QUOTA_MB); 503 when nothing could "
-                               "be saved. status is `processing` while a worker makes the derivatives. "
-                               "Send an `Idempotency-Key` to retry safely: a retry of an upload that was saved "
-                               "answers 200 with that photo and `Idempotent-Replayed: true`; the key reused for "
-                               "other bytes or another area is 422 `idempotency_key_reused`."),
+        "post": _idempotent_upload(op(
+            "Upload a photo", "201", ref("Photo"), "400", "404", "409", "413", "415", "422",
+            body="PhotoUpload", body_type="multipart/form-data", params=[path_id("area_id")],
+            description="Validated by content (never the name or Content-Type), normalized upright, sRGB, "
+                        "metadata stripped. 400 for empty, corrupt or over-pixel files; 409 when the same "
+                        "bytes are already in this area (error.photo_id names it); 413 for a file over the "
+                        "size limit or, with error.code `quota_exceeded`, when the patient's record is at "
+                        "its storage quota (TRACKER_PATIENT_QUOTA_MB); 503 when nothing could "
+                        "be saved. status is `processing` while a worker makes the derivatives. "
+                        "Send an `Idempotency-Key` to retry safely: a retry of an upload that was saved "
+                        "answers 200 with that photo and `Idempotent-Replayed: true`; the key reused for "
+                        "other bytes or another area is 422 `idempotency_key_reused`.")),
     },
     "/api/v1/photos/{photo_id}": {
         "get": op("One photo", "200", ref("Photo"), "404", params=[path_id("photo_id")]),
@@ -419,22 +434,6 @@ PATHS: dict[str, Schema] = {
         params=[path_id("photo_id")])},
 }
 
-
-
-def _idempotent_upload(operation: Schema) -> Schema:
-    """The upload also answers 200 (a retry with the same Idempotency-Key) and takes that header."""
-    operation["parameters"].append({
-        "name": "Idempotency-Key", "in": "header", "required": False,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-        "description": "Any unique string per photo (a UUID); resend it with a retry of the same upload."})
-    operation["responses"]["200"] = {
-        "description": "A retry of an upload already saved: that photo (header Idempotent-Replayed: true)",
-        "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}},
-        **_json(ref("Photo"))}
-    return operation
-
-
-_idempotent_upload(PATHS["/api/v1/areas/{area_id}/photos"]["post"])
 
 
 def build_spec() -> Schema:

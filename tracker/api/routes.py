@@ -29,7 +29,7 @@ from tracker.models import (
 )
 from tracker.outcomes import assessments, regions
 from tracker.outcomes import services as outcome_services
-from tracker.outcomes.forms import EventForm, ResolveForm, injected_volumes, session_form_class
+from tracker.outcomes.forms import EventForm, ResolveForm, session_form_class
 from tracker.patients import services as patient_services
 from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.photos import services as photo_services
@@ -285,10 +285,7 @@ def create_session(patient_id: int) -> Any:
     for area_id, ml in injected.items():
         payload[f"injected_{area_id}"] = ml
     form = form_from_json(session_form_class(course), payload)
-    areas = [(area_id, name, form[f"injected_{area_id}"]) for area_id, name in form.course_areas]
-    session = outcome_services.record_session(
-        api_user(), course, performed_on=form.performed_on.data, number=form.number.data,
-        notes=form.notes.data or "", details=form.details(injected_volumes(form, areas)))
+    session = outcome_services.record_session(api_user(), course, **form.session_fields())
     return created(session_json(session), url_for("api.list_sessions", patient_id=patient.id))
 
 
@@ -506,8 +503,5 @@ def update_session(session_id: int) -> Any:
     for area_id, ml in injected.items():
         payload[f"injected_{area_id}"] = ml
     form = form_from_json(session_form_class(course), payload)
-    areas = [(area_id, name, form[f"injected_{area_id}"]) for area_id, name in form.course_areas]
-    updated = outcome_services.update_session(
-        api_user(), session, performed_on=form.performed_on.data, number=form.number.data,
-        notes=form.notes.data or "", details=form.details(injected_volumes(form, areas)))
+    updated = outcome_services.update_session(api_user(), session, **form.session_fields())
     return jsonify(session_json(updated))

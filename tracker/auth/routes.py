@@ -5,24 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import confirm_login, current_user, login_required, login_user, logout_user
+from flask_login import confirm_login, current_user, login_required, logout_user
 
 from tracker import audit
 from tracker.auth import bp, services
 from tracker.auth.forms import (
     AcceptInvitationForm, ChangePasswordForm, LoginForm, NewPasswordForm, ReauthenticateForm, ResetRequestForm,
 )
-from tracker.auth.sessions import safe_next
+from tracker.auth.sessions import safe_next, sign_in
+from tracker.auth.two_factor_routes import await_second_factor
 from tracker.errors import DomainError
 from tracker.extensions import account_limit, limiter, login_limit, signed_in_email, submitted_email
-from tracker.web import client_ip, form_errors
-
-
-def sign_in(user: Any, remember: bool) -> None:
-    session.clear()  # no pre-login state (or fixation) survives into the signed-in session
-    user.login_token = services.start_session(user, ip=client_ip(), user_agent=request.user_agent.string)
-    login_user(user, remember=remember and not user.is_staff)
-    session.permanent = True
+from tracker.web import form_errors
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,8 +34,6 @@ def login() -> Any:
             flash(exc.message, "error")
             return render_template("auth/login.html", form=form), 401
         if user.two_factor_enabled:
-            from tracker.auth.two_factor_routes import await_second_factor
-
             return await_second_factor(user, remember=bool(form.remember.data), target=request.args.get("next"))
         sign_in(user, bool(form.remember.data))
         audit.record("auth.sign_in", actor=user)

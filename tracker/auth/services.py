@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app, url_for
 
+from tracker.auth import two_factor
 from tracker.auth.passwords import hash_password, password_problem, verify_password
 from tracker.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from tracker.extensions import db
@@ -182,15 +183,13 @@ def reset_password(token: str, new: str) -> User:
 
 def issue_api_token(email: str, password: str, otp: str | None = None) -> tuple[str, datetime]:
     """A bearer token for the password — and, for an account with two-step sign-in, the app's current code."""
-    from tracker.auth import two_factor
-
     user = authenticate(email, password)
     if user.two_factor_enabled:
         if not otp:
             raise Unauthorized("This account uses two-step sign-in: send the code from the authenticator app as "
                                "\"otp\".", fields={"otp": "Required."}, code="otp_required")
         two_factor.check(user, otp)
-    elif user.is_staff and user.clinic.require_staff_two_factor:
+    elif user.two_factor_required:
         raise Forbidden("Your clinic requires two-step sign-in for staff: set it up in the browser first.",
                         code="two_factor_setup_required")
     token = new_token()

@@ -8,17 +8,18 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, request, url_for
-from flask_login import LoginManager, current_user, login_fresh
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, login_fresh, login_user
 
+from tracker.auth.services import session_authenticated_since, start_session, user_for_session
 from tracker.errors import json_error
+from tracker.models import utcnow
+from tracker.web import client_ip
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def init_login(app: Flask, manager: LoginManager) -> None:
-    from tracker.auth.services import user_for_session
-
     manager.init_app(app)
     manager.login_view = "auth.login"
     manager.login_message = "Please sign in to continue."
@@ -38,6 +39,14 @@ def init_login(app: Flask, manager: LoginManager) -> None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def sign_in(user: Any, remember: bool) -> None:
+    """Start a browser session for a person who proved who they are (password, and the second step if on)."""
+    session.clear()  # no pre-login state (or fixation) survives into the signed-in session
+    user.login_token = start_session(user, ip=client_ip(), user_agent=request.user_agent.string)
+    login_user(user, remember=remember and not user.is_staff)
+    session.permanent = True
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site paths: no scheme, no host, no protocol-relative or backslash tricks."""
     if not target or len(target) > 2000:
@@ -55,9 +64,6 @@ def safe_next(target: str | None, default: str) -> str:
 def is_fresh() -> bool:
     """Whether this browser proved its password recently: not a session restored from a remember-me cookie,
     and a sign-in or re-authentication within TRACKER_REAUTH_MINUTES."""
-    from tracker.auth.services import session_authenticated_since
-    from tracker.models import utcnow
-
     if not current_user.is_authenticated or not login_fresh():
         return False
     window = timedelta(minutes=current_app.config["TRACKER_REAUTH_MINUTES"])
@@ -74,8 +80,6 @@ def _same_site_referrer() -> str | None:
 def ask_reauth() -> Any:
     """Send the person to confirm their password, then back: to this page (GET) or the page whose form was
     submitted (POST — nothing of the submission is kept; they submit again)."""
-    if request.path.startswith("/api/"):  # the API authenticates every request with a password-issued token
-        return json_error(401, "reauthentication_required", "Please sign in again to confirm it is you.")
     target = request.full_path.rstrip("?") if request.method == "GET" else _same_site_referrer()
     flash("For your safety, please confirm your password before this change.", "info")
     return redirect(url_for("auth.reauthenticate", next=safe_next(target, url_for("main.home"))))

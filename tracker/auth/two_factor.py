@@ -63,9 +63,13 @@ def remaining_recovery_codes(user: User) -> int:
 
 def turn_off(actor: User, user: User) -> None:
     """The user themself, or a clinic admin for a colleague of their clinic (``user`` loaded through
-    ``security.load``): the secret and recovery codes are gone; the next sign-in is password only."""
+    ``security.load``): the secret and recovery codes are gone; the next sign-in is password only. Staff whose
+    clinic requires it cannot turn theirs off: an admin resets it (a lost phone), then they set it up again."""
     if actor.id != user.id:
         authorize(actor, "staff.manage")
+    elif user.two_factor_required and user.two_factor_enabled:
+        raise Conflict("Your clinic requires two-step sign-in for staff. To move it to a new phone, ask a clinic "
+                       "admin to reset it, then set it up again.")
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
@@ -79,9 +83,9 @@ def turn_off(actor: User, user: User) -> None:
 
 def check(user: User, code: str, *, now: float | None = None) -> str:
     """Accept a current code from the app (once) or an unused recovery code; returns which one it was.
-    Both are claimed with a conditional UPDATE, so two requests racing with the same code cannot both pass."""
-    if not user.two_factor_enabled or not user.totp_secret:
-        return "none"
+    Both are claimed with a conditional UPDATE, so two requests racing with the same code cannot both pass.
+    Only for a user with the factor on (``two_factor_enabled``)."""
+    assert user.totp_secret is not None  # nosec B101 - callers check two_factor_enabled, which implies a secret
     step = totp.matching_step(user.totp_secret, code, time.time() if now is None else now)
     if step is not None:
         claimed = db.session.execute(sa.update(User).where(

@@ -12,11 +12,11 @@ from flask_login import current_user, login_required
 from tracker import audit
 from tracker.auth import bp, totp, two_factor
 from tracker.auth.forms import TwoFactorCodeForm
-from tracker.auth.sessions import fresh_required, safe_next
+from tracker.auth.sessions import fresh_required, safe_next, sign_in
 from tracker.errors import DomainError, NotFound
 from tracker.extensions import db, limiter, login_limit, account_limit, pending_two_factor_account
 from tracker.models import User
-from tracker.web import form_errors
+from tracker.web import attempt, form_errors
 
 PENDING_SECONDS = 300  # the password step is good for five minutes
 ISSUER = "Progress Tracker"
@@ -49,8 +49,6 @@ def _pending_user() -> User | None:
 @limiter.limit(login_limit, methods=["POST"])
 @limiter.limit(account_limit, methods=["POST"], key_func=pending_two_factor_account)
 def two_step() -> Any:
-    from tracker.auth.routes import sign_in
-
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     user = _pending_user()
@@ -85,7 +83,7 @@ def _settings(form: TwoFactorCodeForm | None = None, codes: list[str] | None = N
     return render_template("auth/two_factor.html", form=form or TwoFactorCodeForm(), codes=codes, pending=pending,
                            secret=totp.grouped(user.totp_secret) if pending else None,
                            remaining=two_factor.remaining_recovery_codes(user) if user.two_factor_enabled else 0,
-                           required=user.is_staff and user.clinic.require_staff_two_factor), status
+                           required=user.two_factor_required), status
 
 
 @bp.get("/two-factor")
@@ -155,20 +153,15 @@ def two_factor_new_codes() -> Any:
 @login_required
 @fresh_required
 def two_factor_off() -> Any:
-    if current_user.is_staff and current_user.clinic.require_staff_two_factor and current_user.two_factor_enabled:
-        flash("Your clinic requires two-step sign-in for staff. To move it to a new phone, ask a clinic admin to "
-              "reset it, then set it up again.", "error")
-        return redirect(url_for("auth.two_factor_page"))
-    two_factor.turn_off(current_user, current_user)
-    flash("Two-step sign-in is off: your password alone signs you in.", "info")
-    return redirect(url_for("auth.two_factor_page"))
+    return attempt(lambda: two_factor.turn_off(current_user, current_user),
+                   lambda: "Two-step sign-in is off: your password alone signs you in.",
+                   url_for("auth.two_factor_page"))
 
 
 def requires_setup() -> bool:
     """Staff of a clinic that requires two-step sign-in who have not set it up yet."""
     user = current_user
-    return bool(user.is_authenticated and user.is_staff and user.clinic.require_staff_two_factor
-                and not user.two_factor_enabled)
+    return bool(user.is_authenticated and user.two_factor_required and not user.two_factor_enabled)
 
 
 SETUP_ENDPOINTS = {"auth.two_factor_page", "auth.two_factor_start", "auth.two_factor_qr", "auth.two_factor_confirm",

@@ -93,6 +93,11 @@ class User(Base):
     def two_factor_enabled(self) -> bool:
         return self.totp_enabled_at is not None
 
+    @property
+    def two_factor_required(self) -> bool:
+        """Staff of a clinic that requires two-step sign-in for its staff."""
+        return self.is_staff and self.clinic.require_staff_two_factor
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
 

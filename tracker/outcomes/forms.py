@@ -47,10 +47,23 @@ class SessionForm(FlaskForm):
     lot_number = StringField("Lot number", validators=[Optional(), Length(max=80)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
-    def details(self, injected: dict[int, float]) -> SessionDetails:
+    course_areas: list[tuple[int, str]] = []  # set per course by session_form_class
+
+    def injected_fields(self) -> list[tuple[int, str, Any]]:
+        """(area id, area name, its injected-volume field) for each of the course's areas."""
+        return [(area_id, name, self[f"injected_{area_id}"]) for area_id, name in self.course_areas]
+
+    def session_fields(self) -> dict[str, Any]:
+        """What ``services.record_session`` and ``update_session`` take, from the validated form."""
+        return {"performed_on": self.performed_on.data, "number": self.number.data, "notes": self.notes.data or "",
+                "details": self.details()}
+
+    def details(self) -> SessionDetails:
         def num(field: Any) -> float | None:
             return float(field.data) if field.data is not None else None
 
+        injected = {area_id: float(field.data) for area_id, _name, field in self.injected_fields()
+                    if field.data is not None}
         return SessionDetails(
             area_ids=tuple(self.area_ids.data or ()), injected_ml=injected,
             harvest_site=self.harvest_site.data or "", harvested_ml=num(self.harvested_ml),
@@ -81,11 +94,7 @@ def session_form(course: TreatmentCourse, **kwargs: Any) -> tuple[SessionForm, l
     form = session_form_class(course)(**kwargs)
     if not form.is_submitted() and not form.area_ids.data:
         form.area_ids.data = [area_id for area_id, _name in form.course_areas]
-    return form, [(area_id, name, form[f"injected_{area_id}"]) for area_id, name in form.course_areas]
-
-
-def injected_volumes(form: SessionForm, areas: list[tuple[int, str, Any]]) -> dict[int, float]:
-    return {area_id: float(field.data) for area_id, _name, field in areas if field.data is not None}
+    return form, form.injected_fields()
 
 
 class EventForm(FlaskForm):

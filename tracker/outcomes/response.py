@@ -61,6 +61,11 @@ from typing import Any
 from tracker.outcomes.scales import Scale, capitalize, format_number, improvement, join_words
 
 
+def _session_label(number: int, course: str) -> str:
+    """"session 2", or "session 1 of course 2" when the area was treated in several courses."""
+    return f"session {number}" + (f" of {course}" if course else "")
+
+
 @dataclass(frozen=True)
 class SessionPoint:
     """A treatment session of the course: its number and the day it was performed.
@@ -75,7 +80,7 @@ class SessionPoint:
 
     @property
     def label(self) -> str:
-        return f"session {self.number}" + (f" of {self.course}" if self.course else "")
+        return _session_label(self.number, self.course)
 
 
 @dataclass(frozen=True)
@@ -149,19 +154,19 @@ class SessionResponse:
     change: float | None
     meaningful: bool | None
     before_implied: bool = False
-    label: str = ""  # "session 2", or "session 1 of course 2" when the area had several courses
+    course: str = ""  # as SessionPoint.course
     course_id: int | None = None
 
     @property
-    def name(self) -> str:
-        return self.label or f"session {self.number}"
+    def label(self) -> str:
+        return _session_label(self.number, self.course)
 
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "performed_on": self.performed_on.isoformat(),
                 "before": self.before, "after": self.after, "change": self.change,
                 "before_on": _iso(self.before_on), "after_on": _iso(self.after_on),
                 "before_implied": self.before_implied, "meaningful": self.meaningful,
-                "label": self.name, "course_id": self.course_id}
+                "label": self.label, "course_id": self.course_id}
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,7 @@ def _pair(scale: Scale, days: Sequence[_Day], ordered: Sequence[SessionPoint], i
     change = improvement(scale, before_score, after.score) if before_score is not None and after else None
     return SessionResponse(session.number, session.performed_on, before_score, before.on if before else None,
                            after.score if after else None, after.on if after else None, change, None, implied,
-                           label=session.label, course_id=session.course_id)
+                           course=session.course, course_id=session.course_id)
 
 
 def _latest(days: Sequence[_Day], *, after: date | None, until: date) -> _Day | None:
@@ -344,7 +349,7 @@ class _Words:
         last, earlier = responses[-1], responses[:-1]
         if plateau is None:
             because = "; ".join(_lower(r.rstrip(".")) for r in reasons)
-            return _sentences(f"Not enough data to judge {last.name}: {because}",
+            return _sentences(f"Not enough data to judge {last.label}: {because}",
                               self.earlier(earlier, self.measure))
         if not plateau:
             return self.improved(last)
@@ -353,7 +358,7 @@ class _Words:
     def improved(self, last: SessionResponse) -> str:
         assert last.change is not None  # type narrowing, guaranteed above # nosec B101
         relation = "as much as" if last.change == self.mid_points else "more than"
-        return (f"{capitalize(last.name)} improved {self.measure} by {format_number(last.change)} "
+        return (f"{capitalize(last.label)} improved {self.measure} by {format_number(last.change)} "
                 f"({_values(last)}), {relation} the minimal important difference of {self.mid_words}: the "
                 f"response has not plateaued.")
 
@@ -362,8 +367,8 @@ class _Words:
         numbers = (f"({_values(last)}, change {format_number(last.change)}; the minimal important difference is "
                    f"{self.mid_words})")
         if last.change < 0:
-            return f"{capitalize(self.measure)} was worse after {last.name} {numbers}"
-        return f"{capitalize(last.name)} brought no meaningful improvement on {self.measure} {numbers}"
+            return f"{capitalize(self.measure)} was worse after {last.label} {numbers}"
+        return f"{capitalize(last.label)} brought no meaningful improvement on {self.measure} {numbers}"
 
     @staticmethod
     def earlier(responses: Sequence[SessionResponse], measure: str) -> str:
@@ -375,10 +380,10 @@ class _Words:
         if len(judged) > 1 and len(changes) == 1:
             change = judged[0].change
             each = " each" if change else ""
-            if all(r.name == f"session {r.number}" for r in judged):
+            if not any(r.course for r in judged):
                 return f"Sessions {join_words([str(r.number) for r in judged])} {_effect(change, measure)}{each}"
-            return f"{capitalize(join_words([r.name for r in judged]))} {_effect(change, measure)}{each}"
-        return capitalize(join_words([f"{r.name} {_effect(r.change, measure)}" for r in judged]))
+            return f"{capitalize(join_words([r.label for r in judged]))} {_effect(change, measure)}{each}"
+        return capitalize(join_words([f"{r.label} {_effect(r.change, measure)}" for r in judged]))
 
     @staticmethod
     def conclusion(responses: Sequence[SessionResponse]) -> str:

@@ -10,14 +10,20 @@ from itertools import combinations
 
 import sqlalchemy as sa
 
-from tracker.errors import Conflict, NotFound, ValidationFailed
+from tracker import audit
+from tracker.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
-    AlignmentStatus, Assessment, BlindedRating, CourseArea, Decision, FollowUpDecision, Patient, Photo, PhotoStatus,
-    TreatmentArea, TreatmentCourse, TreatmentSession, User,
+    AdverseEvent, AlignmentStatus, Assessment, BlindedRating, CourseArea, Decision, FollowUpDecision, Patient, Photo,
+    PhotoStatus, TreatmentArea, TreatmentCourse, TreatmentSession, User,
 )
 from tracker.outcomes import response as R
-from tracker.outcomes.assessments import clinic_settings, response_mid, response_window, scale_for
+from tracker.outcomes import services as outcome_services
+from tracker.outcomes.assessments import (
+    available_scales, clinic_settings, list_assessments, response_mid, response_window, scale_for, scales_in_use,
+)
+from tracker.outcomes.scales import Scale
+from tracker.timeline.services import ComparePair, build_timeline, pick_pair
 
 from tracker.security import authorize, scoped
 
@@ -45,6 +51,37 @@ def record_decision(actor: User, area: TreatmentArea, decision: str, *, touch_up
 def decisions(actor: User, area: TreatmentArea) -> list[FollowUpDecision]:
     return list(db.session.scalars(scoped(FollowUpDecision, actor).where(FollowUpDecision.area_id == area.id)
                                    .order_by(FollowUpDecision.created_at.desc())))
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a practitioner looks at in a follow-up: one area's evidence in one place."""
+
+    pair: ComparePair | None  # the view's baseline and latest photo, aligned when they could be
+    sessions: list[TreatmentSession]
+    unresolved_events: list[AdverseEvent]
+    scale_codes: list[str]  # scales and metrics with values for the area: one chart each
+    latest: dict[str, Assessment]  # the latest assessment on each scale
+    scales: dict[str, Scale]
+    decisions: list[FollowUpDecision]
+
+
+def follow_up(actor: User, area: TreatmentArea) -> FollowUp:
+    """Gather the follow-up review of an area (recorded in the audit trail as a view of the patient's record)."""
+    authorize(actor, "outcomes.review")
+    timeline = build_timeline(actor, area)
+    audit.record("review.view", patient_id=area.patient_id, object_type="area", object_id=area.id)
+    try:
+        pair: ComparePair | None = pick_pair(actor, area, timeline, None, None, None)
+    except DomainError:  # no two ready photos of one view yet
+        pair = None
+    patient = area.patient
+    latest = {a.scale: a for a in list_assessments(actor, area)}  # in date order: the last one stays
+    return FollowUp(
+        pair=pair, sessions=outcome_services.list_sessions(actor, patient),
+        unresolved_events=[e for e in outcome_services.list_events(actor, patient) if e.resolved_on is None],
+        scale_codes=scales_in_use(actor, area), latest=latest,
+        scales={s.code: s for s in available_scales(patient.clinic_id)}, decisions=decisions(actor, area))
 
 
 # --- cohort ---------------------------------------------------------------------------------------

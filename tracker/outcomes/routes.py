@@ -15,9 +15,9 @@ from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, Treatme
 from tracker.outcomes import assessments, bp, charts, exports, regions, services
 from tracker.outcomes import review as review_services
 from tracker.outcomes.forms import (
-    AssessmentForm, BlindedForm, DecisionForm, EventForm, ResolveForm, injected_volumes, session_form,
+    AssessmentForm, BlindedForm, DecisionForm, EventForm, ResolveForm, session_form,
 )
-from tracker.timeline.services import build_timeline, pick_pair, sessions_for_area
+from tracker.timeline.services import sessions_for_area
 from tracker.security import can, load, require
 from tracker.web import form_errors
 from tracker.extensions import db
@@ -36,9 +36,7 @@ def new_session(course_id: int) -> Any:
     form, area_fields = session_form(course)
     if form.validate_on_submit():
         try:
-            session = services.record_session(current_user, course, performed_on=form.performed_on.data,
-                                              number=form.number.data, notes=form.notes.data or "",
-                                              details=form.details(injected_volumes(form, area_fields)))
+            session = services.record_session(current_user, course, **form.session_fields())
         except DomainError as exc:
             form_errors(form, exc)
         else:
@@ -64,9 +62,7 @@ def edit_session(session_id: int) -> Any:
         form.anaesthesia.data = session.anaesthesia.value if session.anaesthesia else ""
     if form.validate_on_submit():
         try:
-            services.update_session(current_user, session, performed_on=form.performed_on.data,
-                                    number=form.number.data, notes=form.notes.data or "",
-                                    details=form.details(injected_volumes(form, area_fields)))
+            services.update_session(current_user, session, **form.session_fields())
         except DomainError as exc:
             form_errors(form, exc)
         else:
@@ -213,23 +209,11 @@ def review(area_id: int) -> Any:
         else:
             flash(f"Decision recorded: {decision.decision.label}.", "success")
             return redirect(url_for("outcomes.review", area_id=treated.id))
-    timeline = build_timeline(current_user, treated)
-    audit.record("review.view", patient_id=treated.patient_id, object_type="area", object_id=treated.id)
-    try:
-        pair = pick_pair(current_user, treated, timeline, None, None, None)
-    except DomainError:
-        pair = None
-    patient = treated.patient
-    events = [e for e in services.list_events(current_user, patient) if e.resolved_on is None]
-    codes = assessments.scales_in_use(current_user, treated)
-    latest = {}
-    for a in assessments.list_assessments(current_user, treated):
-        latest[a.scale] = a
-    return render_template("outcomes/review.html", area=treated, patient=patient, pair=pair, timeline=timeline,
-                           events=events, charts=_charts(treated, codes), latest=latest,
-                           scales={s.code: s for s in assessments.available_scales(patient.clinic_id)},
-                           decisions=review_services.decisions(current_user, treated), form=form,
-                           sessions=services.list_sessions(current_user, patient)), (400 if form.errors else 200)
+    view = review_services.follow_up(current_user, treated)
+    return render_template("outcomes/review.html", area=treated, patient=treated.patient, pair=view.pair,
+                           events=view.unresolved_events, charts=_charts(treated, view.scale_codes),
+                           latest=view.latest, scales=view.scales, decisions=view.decisions, form=form,
+                           sessions=view.sessions), (400 if form.errors else 200)
 
 
 # --- clinic: cohort, blinded rating, exports ------------------------------------------------------

@@ -49,6 +49,10 @@ class UploadResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     replayed: bool = False  # a retry with the same Idempotency-Key: the photo the first attempt saved
 
+    @classmethod
+    def of(cls, photo: Photo, *, replayed: bool = False) -> UploadResult:
+        return cls(photo, tuple(photo.quality_warnings or ()), replayed)
+
 
 @dataclass(frozen=True)
 class PhotoBytes:
@@ -207,7 +211,7 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
     if key_hash is not None:
         earlier = _replay(area, key_hash, hashlib.sha256(data).hexdigest())
         if earlier is not None:
-            return UploadResult(earlier, tuple(earlier.quality_warnings or ()), replayed=True)
+            return UploadResult.of(earlier, replayed=True)
     if len(note) > MAX_NOTE:
         raise ValidationFailed(f"Keep the note under {MAX_NOTE} characters.", fields={"note": "Too long."})
     photo_view = _check_view(view, area)
@@ -222,7 +226,7 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
     day, source = _resolve_taken_on(taken_on, probe.taken_at, area, fallback_taken_on)
     earlier = _earlier_upload(area, key_hash, probe.sha256)
     if earlier is not None:  # a simultaneous retry with the same key saved it while this one was checked
-        return UploadResult(earlier, tuple(earlier.quality_warnings or ()), replayed=True)
+        return UploadResult.of(earlier, replayed=True)
     _check_quota(area, len(data))
     photo = Photo(patient_id=area.patient_id, area_id=area.id, storage_id=new_storage_id(), taken_on=day, taken_on_source=source,
                   view=photo_view, note=note.strip(), original_format=probe.format, original_size=len(data),
@@ -231,7 +235,7 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
                   idempotency_key=key_hash)
     raced = _store_and_commit(photo, data, area, key_hash)
     if raced is not None:  # a simultaneous retry with the same key saved it first
-        return UploadResult(raced, tuple(raced.quality_warnings or ()), replayed=True)
+        return UploadResult.of(raced, replayed=True)
     if result is not None:
         save_derivatives(photo.id, result)
     else:
@@ -239,8 +243,7 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
 
         enqueue_processing(photo.id)
     db.session.refresh(photo)
-    warnings = tuple(photo.quality_warnings or ())
-    return UploadResult(photo, warnings)
+    return UploadResult.of(photo)
 
 
 def _store_and_commit(photo: Photo, data: bytes, area: TreatmentArea, key_hash: str | None = None) -> Photo | None:

@@ -27,18 +27,7 @@ class LocalStorage:
         path = self._path(key)
         try:
             self._make_dirs(path.parent)
-            fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            _fsync_dir(path.parent)
+            write_atomic(path, data)
         except OSError as exc:
             raise StorageError(exc.errno, f"could not store {key}: {exc.strerror}") from exc
         return describe(key, data)
@@ -51,7 +40,7 @@ class LocalStorage:
             folder = folder.parent
         for created in reversed(missing):
             created.mkdir(exist_ok=True)
-            _fsync_dir(created.parent)
+            fsync_path(created.parent)
 
     def get(self, key: str) -> bytes:
         try:
@@ -93,7 +82,24 @@ def _entry(key: str, path: Path) -> Entry:
     return Entry(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
 
 
-def _fsync_dir(path: Path) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder (0600, from mkstemp), fsync, rename, fsync the folder: a crash leaves the
+    old file or the new one, never half of one. The folder must exist."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_path(path.parent)
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or folder by name (a folder's fsync makes a new or renamed entry in it durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +35,20 @@ def decoded(data: bytes, mode: str = "RGB") -> np.ndarray:
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def translation(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
+
+
+def camera_move(size, angle_deg=0.0, scale=1.0, shift=(0.0, 0.0), tilt=(0.0, 0.0)) -> np.ndarray:
+    """Homography follow-up -> baseline about the canvas centre; shift and tilt as fractions of the canvas."""
+    width, height = size
+    a = math.radians(angle_deg)
+    cos, sin = scale * math.cos(a), scale * math.sin(a)
+    similarity = np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]])
+    keystone = np.eye(3)
+    keystone[2, :2] = (tilt[0] / (width / 2), tilt[1] / (height / 2))
+    centre = translation(width / 2, height / 2)
+    about_centre = centre @ similarity @ keystone @ np.linalg.inv(centre)
+    return translation(shift[0] * width, shift[1] * height) @ about_centre

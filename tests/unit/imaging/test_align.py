@@ -20,6 +20,8 @@ from PIL import Image
 
 from tracker.imaging import align as alignment
 
+from .helpers import camera_move, translation
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MICROGRAPH = "skin/Normal_Epidermis_and_Dermis_with_Intradermal_Nevus_10x.jpg"
 CANVAS = 1024
@@ -55,23 +57,6 @@ SCENES = {
 @pytest.fixture(scope="module")
 def scenes() -> dict[str, np.ndarray]:
     return {name: load_scene(*spec) for name, spec in SCENES.items()}
-
-
-def translation(dx: float, dy: float) -> np.ndarray:
-    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
-
-
-def camera_move(size, angle_deg=0.0, scale=1.0, shift=(0.0, 0.0), tilt=(0.0, 0.0)) -> np.ndarray:
-    """Homography follow-up -> baseline about the canvas centre; shift and tilt as fractions of the canvas."""
-    width, height = size
-    a = math.radians(angle_deg)
-    cos, sin = scale * math.cos(a), scale * math.sin(a)
-    similarity = np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]])
-    keystone = np.eye(3)
-    keystone[2, :2] = (tilt[0] / (width / 2), tilt[1] / (height / 2))
-    centre = translation(width / 2, height / 2)
-    about_centre = centre @ similarity @ keystone @ np.linalg.inv(centre)
-    return translation(shift[0] * width, shift[1] * height) @ about_centre
 
 
 def canvas_of(scene: np.ndarray, long_side: int = CANVAS) -> tuple[int, int]:

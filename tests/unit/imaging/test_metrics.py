@@ -37,7 +37,7 @@ from tracker.imaging.metrics import (
 )
 from tracker.imaging.synthetic import pose_matrix, striae_photo
 
-from .helpers import decoded
+from .helpers import camera_move, decoded
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MICROGRAPH = FIXTURES / "skin" / "Normal_Epidermis_and_Dermis_with_Intradermal_Nevus_10x.jpg"
@@ -333,7 +333,7 @@ def test_retakes_of_a_real_photo_aligned_by_the_app_measure_the_same() -> None:
     features = alignment.prepare(baseline)
     results = [measure(baseline, region)]
     for (angle, scale, dx, dy), brightness in RETAKES:
-        follow_to_base = _camera_move((width, height), angle, scale, (dx, dy), tilt=(0.02, -0.015))
+        follow_to_base = camera_move((width, height), angle, scale, (dx / width, dy / height), tilt=(0.02, -0.015))
         seen = cv2.warpPerspective(
             baseline, np.linalg.inv(follow_to_base), (width, height), flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REFLECT,
@@ -347,17 +347,6 @@ def test_retakes_of_a_real_photo_aligned_by_the_app_measure_the_same() -> None:
     assert_reproducible(results)
 
 
-def _camera_move(size, angle_deg, scale, shift, tilt) -> np.ndarray:
-    """Homography follow-up -> baseline about the frame's centre, with a little keystone (camera tilt)."""
-    width, height = size
-    a = math.radians(angle_deg)
-    cos, sin = scale * math.cos(a), scale * math.sin(a)
-    similarity = np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]])
-    keystone = np.eye(3)
-    keystone[2, :2] = (tilt[0] / (width / 2), tilt[1] / (height / 2))
-    centre = np.array([[1, 0, width / 2], [0, 1, height / 2], [0, 0, 1]], float)
-    moved = np.array([[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1]], float)
-    return moved @ centre @ similarity @ keystone @ np.linalg.inv(centre)
 
 
 # (c) healing --------------------------------------------------------------------------------------------------
