@@ -409,12 +409,15 @@ class Attempt:
     mode: str          # "random" (killed after a random delay), "at_write", "early", "idle", "rebaseline", ...
     retry_of: str | None = None
     taken_on: str = TAKEN_ON
-    key: str = ""      # the Idempotency-Key: the first attempt's label, kept by every retry of it
+    key: str = ""      # the Idempotency-Key: the first attempt's label (the default), kept by every retry of it
     outcome: str = ""  # confirmed (201), replayed (200: a retry of one saved), duplicate (409), killed (connection
     #                    died), refused, http_<n>, timeout
     photo_id: int | None = None
     seconds: float = 0.0
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.label
 
 
 @dataclass
@@ -575,7 +578,7 @@ def _post(port: int, token: str, area_id: int, data: bytes, attempt: Attempt) ->
     try:
         conn.request("POST", f"/api/v1/areas/{area_id}/photos", body=body,
                      headers={"Authorization": f"Bearer {token}", "Content-Type": content_type,
-                              "Accept": "application/json", "Idempotency-Key": attempt.key or attempt.label})
+                              "Accept": "application/json", "Idempotency-Key": attempt.key})
         response = conn.getresponse()
         raw = response.read()
         status = response.status
@@ -742,9 +745,8 @@ def run_campaign(workdir: Path, iterations: int, *, database_url: str | None = N
                         kind, retry_of, taken_on, key = first.kind, first.label, first.taken_on, first.key
                     else:
                         (data, kind), retry_of, taken_on, key = payloads.make(), None, TAKEN_ON, ""
-                    label = f"{iteration}.{slot}"
-                    jobs.append((data, Attempt(label, iteration, hashlib.sha256(data).hexdigest(),
-                                               kind, len(data), mode, retry_of, taken_on, key or label)))
+                    jobs.append((data, Attempt(f"{iteration}.{slot}", iteration, hashlib.sha256(data).hexdigest(),
+                                               kind, len(data), mode, retry_of, taken_on, key)))
                 delay = rng.uniform(0, 1.25 * window) if mode == "random" else \
                     rng.uniform(0, WRITE_WINDOW) if mode == "at_write" else \
                     window + rng.uniform(0, REALIGN_SECONDS_PER_PHOTO * len(attempts)) if mode == "rebaseline" \
