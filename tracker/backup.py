@@ -31,9 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 import sqlalchemy as sa
-from flask.cli import with_appcontext
 
 from tracker.extensions import db
 from tracker.models import Clinic, utcnow
@@ -486,90 +484,3 @@ def _file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
-
-
-# --- commands ------------------------------------------------------------------------------------------------
-
-@click.command("backup")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@with_appcontext
-def backup_command(directory: Path) -> None:
-    """Back up the database and every stored photo into DIRECTORY (new or empty).
-
-    The database is copied from one consistent snapshot (SQLite's backup API, or pg_dump), then every stored
-    object, with a manifest of SHA-256s. Originals that are missing or altered are reported (exit code 1) and
-    backed up as found.
-
-    THE BACKUP IS PLAINTEXT HEALTH DATA. It is written 0700/0600, but it must be stored encrypted (an encrypted
-    volume, or encrypt the directory before it leaves this machine).
-    """
-    try:
-        report = backup(directory)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:  # the backup's own disk (full, read-only…): the directory has no manifest, so it is
-        raise click.ClickException(f"Could not write the backup: {exc}") from None  # never taken for a backup
-    click.echo(f"Backed up {report.photos} photo record(s) and {report.objects} object(s) "
-               f"({_megabytes(report.size)}) to {report.directory}.")
-    for warning in report.warnings:
-        click.echo(f"warning: {warning} (a derivative: reprocessing or `flask tracker realign` makes it again)")
-    for key in report.unreadable:
-        click.echo(f"warning: {key} could not be read from storage and is not in the backup")
-    click.echo("The backup is plaintext health data: store it encrypted.")
-    if report.problems:
-        for problem in report.problems:
-            click.echo(f"PROBLEM: {problem}", err=True)
-        raise click.ClickException(f"{len(report.problems)} original(s) missing or not matching their SHA-256 "
-                                   "(backed up as found).")
-
-
-@click.command("restore")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@with_appcontext
-def restore_command(directory: Path) -> None:
-    """Restore a backup from DIRECTORY into this deployment, which must be empty (no clinic, no stored object).
-
-    Every file is checked against the manifest before anything is written; then the objects are restored through
-    the configured storage, then the database (PostgreSQL: pg_restore in one transaction), and every photo is
-    checked against its SHA-256. Stop the app (web and workers) first; run `flask db upgrade` afterwards if
-    this code is newer than the backup.
-    """
-    try:
-        report = restore(directory)
-    except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Restored {report.photos} photo record(s) and {report.objects} object(s) "
-               f"({_megabytes(report.size)}) from {directory}.")
-    if report.problems:
-        for problem in report.problems:
-            click.echo(f"PROBLEM: {problem}", err=True)
-        raise click.ClickException(f"{len(report.problems)} stored object(s) do not match their rows.")
-    click.echo("Every stored object matches the SHA-256 its row recorded.")
-
-
-@click.command("verify")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@with_appcontext
-def verify_command(as_json: bool) -> None:
-    """Check every stored object a photo row references against its recorded SHA-256 (exit code 1 on problems)."""
-    report = verify_store()
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=1))
-    else:
-        for problem in report.problems:
-            click.echo(f"PROBLEM: {problem}")
-        click.echo(f"Checked {report.objects} object(s) of {report.photos} photo(s): "
-                   + ("all match." if report.ok else f"{len(report.problems)} problem(s); restore them from a backup."))
-    if not report.ok:
-        click.get_current_context().exit(1)
-
-
-def register(group: click.Group) -> None:
-    """Add the commands to the ``flask tracker`` group; calling it again changes nothing."""
-    for command in (backup_command, restore_command, verify_command):
-        if command.name not in group.commands:
-            group.add_command(command)

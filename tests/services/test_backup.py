@@ -19,14 +19,11 @@ from flask import Flask
 
 from tests.conftest import PG_URL, make_app
 from tests.factories import api_token, make_clinic, striae, upload
-from tracker.backup import CHECKSUM_COLUMNS, PHOTO_REFS_SQL, backup, register
-from tracker.cli import tracker_cli
+from tracker.backup import CHECKSUM_COLUMNS, PHOTO_REFS_SQL, backup
 from tracker.config import normalize_database_url
 from tracker.extensions import db
 from tracker.models import Clinic, Photo
 from tracker.storage import StorageError
-
-register(tracker_cli)  # idempotent: harmless once tracker/cli.py registers the commands itself
 
 SMALL = (400, 300)  # big enough to align, small enough to be quick
 
@@ -65,6 +62,7 @@ def empty_deployment(tmp_path: Path) -> Any:
 
 
 def cli(app: Flask, *args: str) -> Any:
+    """The commands as the app registers them (the shipped entry point itself: tests/services/test_readme_commands.py)."""
     return app.test_cli_runner().invoke(args=["tracker", *args])
 
 
