@@ -143,6 +143,8 @@ def register_error_handlers(app: Flask) -> None:
         response = _render(status, _http_code(exc), message)
         if status == 429:
             return _with_retry_after(response, exc)
+        if status == 405:  # RFC 9110: a 405 names the methods the resource does allow
+            return _with_header(response, "Allow", dict(exc.get_headers()).get("Allow", ""))
         return response
 
     @app.errorhandler(Exception)
@@ -153,9 +155,12 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _with_retry_after(response: Any, exc: HTTPException) -> Any:
+    return _with_header(response, "Retry-After", exc.get_response().headers.get("Retry-After") or "60")
+
+
+def _with_header(response: Any, name: str, value: str) -> Response:
     if isinstance(response, tuple):
         body, status = response
         response = Response(body, status=status, mimetype="text/html")
-    retry = exc.get_response().headers.get("Retry-After") or "60"
-    response.headers["Retry-After"] = retry
-    return response
+    response.headers[name] = value
+    return response  # type: ignore[no-any-return]

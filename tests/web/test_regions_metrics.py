@@ -63,7 +63,7 @@ def test_region_follows_a_new_baseline(app, client, world, staff):
     ([[10, 10], [12, 10], [12, 12], [10, 12]], "small"),
     ([[0, 0], [10, 10]], "at least 3"),
     ([[0, 0], [100, 100], [100, 0], [0, 100]], "cross"),
-    ("not a list", "numbers"),
+    ("not a list", "list"),
 ])
 def test_bad_regions_are_refused_and_nothing_is_stored(app, client, world, staff, points, message):
     series(client, world, staff)

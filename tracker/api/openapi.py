@@ -27,7 +27,7 @@ STR = {"type": "string"}
 INT = {"type": "integer"}
 DATE = {"type": "string", "format": "date"}
 DATETIME = {"type": "string", "format": "date-time"}
-ID = {"type": "integer", "minimum": 1}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}  # our ids are 64-bit; anything larger is no id of ours
 
 
 def nullable(schema: Schema) -> Schema:
@@ -187,7 +187,8 @@ SCHEMAS: dict[str, Schema] = {
         "mid": nullable({"type": "number"}), "worsening": nullable({"type": "boolean"}),
     }, ["area_id", "scale", "sessions", "plateau", "verdict"]),
     "Region": _obj({"points": {"type": "array", "minItems": 3, "maxItems": 64,
-                               "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
+                               "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {
+                                   "type": "number", "minimum": -1_000_000, "maximum": 1_000_000}}}},
                     ["points"]),
     "Consent": _obj({
         "id": ID, "scope": {"type": "string", "enum": ["care", "gallery", "education", "marketing"]},
@@ -216,6 +217,7 @@ ERRORS = {
     "403": "Your role may not do this", "404": "Not found (or not yours: indistinguishable by design)",
     "409": "Conflicts with an existing record", "413": "Payload too large", "415": "Unsupported media type",
     "422": "Validation failed; error.fields names each bad field", "429": "Too many requests; see Retry-After",
+    "503": "Storage or database unavailable: nothing was saved, retry",
 }
 
 
@@ -229,10 +231,17 @@ def _errors(*codes: str) -> dict[str, Schema]:
 
 def op(summary: str, ok: str, schema: Schema | None, *errors: str, body: str | None = None,
        public: bool = False, params: list[Schema] | None = None, description: str = "",
-       body_type: str = "application/json", content: str = "application/json") -> Schema:
+       body_type: str = "application/json", content: str = "application/json",
+       extra: dict[str, Schema] | None = None) -> Schema:
     payload = {"content": {content: {"schema": schema}}} if schema else {}
     responses: dict[str, Schema] = {ok: {"description": summary, **payload}}
-    responses.update(_errors(*(errors + (() if public else ("401",)))))
+    implied: tuple[str, ...] = () if public else ("401",)
+    if body and body_type == "application/json":
+        implied += ("400", "415", "422")  # not JSON, or nested too deep; not sent as JSON; against the schema
+    if any(p["in"] == "query" for p in params or ()):
+        implied += ("422",)  # tracker/api/contract.py checks every documented query parameter
+    responses.update(_errors(*sorted(set(errors + implied))))
+    responses.update(extra or {})
     operation: Schema = {"summary": summary, "responses": responses}
     if description:
         operation["description"] = description
@@ -259,6 +268,12 @@ def array_of(name: str) -> Schema:
 
 SCHEMAS["SessionUpdate"] = _obj({k: v for k, v in SCHEMAS["SessionCreate"]["properties"].items() if k != "course_id"},
                                  ["performed_on"])
+# Request bodies name every field they take: anything else is refused (422 "Unknown field."), never ignored, so
+# a client cannot set what it may not (clinic_id, role, patient_id…).
+for _name in ("TokenRequest", "PatientCreate", "AreaCreate", "CourseCreate", "PhotoUpload", "SessionCreate",
+              "SessionUpdate", "AdverseEventCreate", "Resolve", "AssessmentCreate", "Region", "ConsentGrant",
+              "GalleryProposal", "PhotoPatch"):
+    SCHEMAS[_name]["additionalProperties"] = False
 
 
 def _idempotent_upload(operation: Schema) -> Schema:
@@ -287,8 +302,9 @@ PATHS: dict[str, Schema] = {
     "/api/v1/me": {"get": op("Who the token belongs to", "200", ref("Me"))},
     "/api/v1/patients": {
         "get": op("Patients you may see (a patient sees only themselves)", "200", array_of("Patient"), "422",
-                  params=[query("q", STR, "Search name, e-mail or reference"),
-                          query("page", INT, "1-based page"), query("per_page", INT, "1–100"),
+                  params=[query("q", {"type": "string", "maxLength": 200}, "Search name, e-mail or reference"),
+                          query("page", {"type": "integer", "minimum": 1, "maximum": 10_000}, "1-based page"),
+                          query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size"),
                           query("sort", {"type": "string", "enum": ["name", "-name", "newest", "oldest"]},
                                 "Sort order")],
                   description="The total count is in the X-Total-Count header."),
@@ -316,10 +332,11 @@ PATHS: dict[str, Schema] = {
         "get": op("The area's photos in taken-on order", "200", array_of("Photo"), "404",
                   params=[path_id("area_id")]),
         "post": _idempotent_upload(op(
-            "Upload a photo", "201", ref("Photo"), "400", "404", "409", "413", "415", "422",
+            "Upload a photo", "201", ref("Photo"), "400", "403", "404", "409", "413", "415", "422", "429", "503",
             body="PhotoUpload", body_type="multipart/form-data", params=[path_id("area_id")],
             description="Validated by content (never the name or Content-Type), normalized upright, sRGB, "
-                        "metadata stripped. 400 for empty, corrupt or over-pixel files; 409 when the same "
+                        "metadata stripped. 400 for empty, corrupt, too small (under 32 px a side) or over-pixel files; "
+                        "403 `consent_required` before the patient consented to photography for their record; 409 when the same "
                         "bytes are already in this area (error.photo_id names it); 413 for a file over the "
                         "size limit or, with error.code `quota_exceeded`, when the patient's record is at "
                         "its storage quota (TRACKER_PATIENT_QUOTA_MB); 503 when nothing could "
@@ -343,7 +360,7 @@ PATHS: dict[str, Schema] = {
                                       "schema": {"type": "string",
                                                  "enum": ["display", "thumb", "original", "aligned", "adjusted"]}},
                 {"name": "If-None-Match", "in": "header", "required": False, "schema": STR}],
-        content="image/*",
+        content="image/*", extra={"304": {"description": "Not modified since the ETag in If-None-Match"}},
         description="display/thumb: our re-encoded JPEGs; original: the uploaded bytes as an attachment; "
                     "aligned: drawn on the view baseline's canvas; adjusted: aligned, with exposure and white "
                     "balance matched to the baseline. Cache-Control private, no-cache with an ETag (304 when "

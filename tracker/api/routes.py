@@ -10,6 +10,7 @@ from flask import Response, current_app, jsonify, request, url_for
 
 from tracker.api import bp
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
+from tracker.api.contract import check_request
 from tracker.api.openapi import build_spec
 from tracker.api.schemas import (
     adverse_event_json, area_json, assessment_json, consent_json, course_json, iso, patient_json, photo_json, session_json,
@@ -40,6 +41,7 @@ from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
 
 bp.before_request(authenticate_request)
+bp.before_request(check_request)  # after authentication: a stranger learns nothing from a 422
 
 
 def created(body: dict[str, Any], location: str) -> Response:

@@ -14,10 +14,13 @@ ACCEPTED_TYPES_SENTENCE = "Please upload a JPEG, PNG, WebP or HEIC photo."
 
 @dataclass(frozen=True)
 class Limits:
-    """Upper bounds checked before any pixel is decoded."""
+    """Bounds checked before any pixel is decoded."""
 
     max_bytes: int = 30 * 1024 * 1024
     max_pixels: int = 60_000_000
+    # Shortest side a photo may have. The pipeline itself works on any size; the app asks for enough pixels to
+    # compare and align (its alignment needs 16 px after downscaling).
+    min_side: int = 1
 
 
 class ImageRejected(Exception):
@@ -45,6 +48,12 @@ def too_many_pixels(limits: Limits) -> ImageRejected:
     return ImageRejected(
         "too_many_pixels", f"Image dimensions too large (max {format_pixels(limits.max_pixels)}).", 400
     )
+
+
+def too_small(limits: Limits) -> ImageRejected:
+    return ImageRejected(
+        "too_small", f"The image is too small to be a progress photo (at least {limits.min_side} pixels on each "
+                     "side).", 400)
 
 
 def unsupported_type() -> ImageRejected:

@@ -155,6 +155,8 @@ def open_image(data: bytes, fmt: str, limits: Limits) -> Image.Image:
         raise errors.corrupt()
     if width * height > limits.max_pixels:
         raise errors.too_many_pixels(limits)
+    if min(width, height) < limits.min_side:
+        raise errors.too_small(limits)
     return im
 
 

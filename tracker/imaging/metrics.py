@@ -88,6 +88,8 @@ METHOD_VERSION = "metrics/1"
 
 # Region rules.
 MAX_VERTICES = 64
+# No photo is this large (60 MP at most); coordinates beyond it are refused before any arithmetic on them.
+MAX_COORDINATE = 1_000_000.0
 MIN_ROI_SHARE = 0.01  # of the photo's area ...
 MIN_ROI_PX = 400.0  # ... and never fewer pixels than this (for small photos)
 EDGE_TOLERANCE = 0.005  # of the photo's longer side: a region may overshoot the edge this much (drawing slop)
@@ -211,6 +213,8 @@ def _as_points(points: Iterable[Sequence[float]]) -> tuple[tuple[float, float], 
         raise RoiError(MESSAGE_NOT_NUMBERS) from error
     if xy.ndim != 2 or (len(xy) and xy.shape[1] != 2) or not np.all(np.isfinite(xy)):
         raise RoiError(MESSAGE_NOT_NUMBERS)
+    if np.any(np.abs(xy) > MAX_COORDINATE):  # far off any photo; and the geometry below would overflow
+        raise RoiError(MESSAGE_OUTSIDE)
     return tuple((float(x), float(y)) for x, y in xy)
 
 

@@ -132,18 +132,24 @@ def align_photo(photo: Photo, baseline: Photo | None) -> AlignmentStatus:
     return photo.alignment
 
 
+def align_or_fail(photo: Photo, baseline: Photo | None) -> AlignmentStatus:
+    """``align_photo``, except that a photo or baseline that cannot be read or registered is marked failed with a
+    reason instead of raising: a broken derivative must not stop its group, a request or a job."""
+    try:
+        return align_photo(photo, baseline)
+    except (OSError, ValueError) as exc:
+        log.warning("alignment of photo %s failed: %s", photo.id, exc)
+        _mark(photo, AlignmentStatus.FAILED, baseline=baseline, reason="The photo could not be read for alignment.")
+        return AlignmentStatus.FAILED
+
+
 def realign_group(area_id: int, view_key: str) -> dict[int, AlignmentStatus]:
     """Align every ready photo of one area and view to the group's (possibly new) baseline."""
     baseline = baseline_for(area_id, view_key)
     outcome: dict[int, AlignmentStatus] = {}
     for photo in db.session.scalars(group_photos(area_id, view_key).order_by(Photo.taken_on, Photo.id)).all():
-        try:
-            outcome[photo.id] = align_photo(photo, baseline)
-            db.session.commit()  # photo by photo: each row always describes the files it points at
-        except (OSError, ValueError) as exc:  # a broken derivative must not stop the rest of the group
-            log.warning("alignment of photo %s failed: %s", photo.id, exc)
-            _mark(photo, AlignmentStatus.FAILED, baseline=baseline, reason="The photo could not be read for alignment.")
-            outcome[photo.id] = AlignmentStatus.FAILED
+        outcome[photo.id] = align_or_fail(photo, baseline)
+        db.session.commit()  # photo by photo: each row always describes the files it points at
     db.session.commit()
     remeasure(area_id, view_key)
     return outcome
@@ -162,7 +168,7 @@ def after_processing(photo: Photo) -> None:
     if baseline is not None and baseline.id == photo.id:
         realign_group(photo.area_id, photo.view_key)
         return
-    align_photo(photo, baseline)
+    align_or_fail(photo, baseline)
     db.session.commit()
     remeasure(photo.area_id, photo.view_key, only=photo.id)
 

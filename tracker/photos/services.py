@@ -62,9 +62,15 @@ class PhotoBytes:
     filename: str
 
 
+# Smaller than this is not a photo anyone can judge, and too small to align (a 15-pixel upload once became a
+# view's baseline and every re-alignment of the view failed on it).
+MIN_PHOTO_SIDE = 32
+
+
 def limits() -> imaging.Limits:
     cfg = current_app.config
-    return imaging.Limits(max_bytes=cfg["TRACKER_MAX_UPLOAD_MB"] * 1024 * 1024, max_pixels=cfg["TRACKER_MAX_PIXELS"])
+    return imaging.Limits(max_bytes=cfg["TRACKER_MAX_UPLOAD_MB"] * 1024 * 1024, max_pixels=cfg["TRACKER_MAX_PIXELS"],
+                          min_side=MIN_PHOTO_SIDE)
 
 
 def display_filename(raw: str | None) -> str:
@@ -467,7 +473,7 @@ def rerun_alignment(actor: User, photo: Photo) -> Photo:
     authorize(actor, "photos.align")
     if not photo.is_ready:
         raise Conflict("This photo is still being processed.")
-    alignment.align_photo(photo, alignment.baseline_for(photo.area_id, photo.view_key))
+    alignment.align_or_fail(photo, alignment.baseline_for(photo.area_id, photo.view_key))
     db.session.commit()
     alignment.remeasure(photo.area_id, photo.view_key, only=photo.id)
     return photo
