@@ -49,8 +49,9 @@ SEED = 20240611
 CANVAS = 1024  # long side of baseline and follow-up, so errors are "at 1024 px"
 BASELINE_SHARE = 0.7  # the baseline shows this much of the scene's long side
 SCENE_LONG_SIDE = round(CANVAS / BASELINE_SHARE)
-PAIRS_PER_SCENE = 12
-REPEATS = 3
+QUICK = os.environ.get("TRACKER_BENCH_QUICK") == "1"  # a smoke run (tests): same code, fewer repeats
+PAIRS_PER_SCENE = 2 if QUICK else 12
+REPEATS = 1 if QUICK else 3
 MICROGRAPH = "skin/Normal_Epidermis_and_Dermis_with_Intradermal_Nevus_10x.jpg"
 
 # name -> (fixture, crop box as fractions (left, top, right, bottom) of the upright photo)

@@ -38,6 +38,7 @@ baseline: a realign rewrites those images in place and commits once at the end (
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -45,6 +46,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+QUICK = os.environ.get("TRACKER_BENCH_QUICK") == "1"  # a smoke run (tests): same code, fewer repeats
 sys.path.insert(0, str(ROOT))
 
 from tests.crash_server import dedicated_pg_schema, run_campaign  # noqa: E402
@@ -52,7 +54,7 @@ from tests.crash_server import dedicated_pg_schema, run_campaign  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--iterations", type=int, default=5 if QUICK else 200)
     parser.add_argument("--seed", type=int, default=20260201)
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL server to use (a fresh schema is made and dropped); default: a SQLite file")

@@ -22,6 +22,7 @@ display_psnr_db >= 36, peak_rss_mb_per_photo <= 150.
 from __future__ import annotations
 
 import io
+import os
 import math
 import multiprocessing
 import statistics
@@ -43,9 +44,10 @@ sys.path.insert(0, str(ROOT))
 from tracker.imaging import normalize  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
-ROUNDS = 4
-BLOCK = 3
-PHOTOS_2PROC = 20
+QUICK = os.environ.get("TRACKER_BENCH_QUICK") == "1"  # a smoke run (tests): same code, fewer repeats
+ROUNDS = 1 if QUICK else 4
+BLOCK = 1 if QUICK else 3
+PHOTOS_2PROC = 4 if QUICK else 20
 WIDTH, HEIGHT = 4032, 3024
 SRGB = ImageCms.createProfile("sRGB")
 
@@ -193,7 +195,7 @@ def main() -> None:
             "normalize_srgb": lambda: normalize(srgb),
         }
     )
-    jpeg |= medians({"naive": lambda: naive_pipeline(p3)}, rounds=3)
+    jpeg |= medians({"naive": lambda: naive_pipeline(p3)}, rounds=1 if QUICK else 3)
     heif = medians({"floor": lambda: heif_decode(heic), "normalize": lambda: normalize(heic)})
 
     figures = {

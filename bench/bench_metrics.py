@@ -41,8 +41,9 @@ PATIENT = 5
 SEVERITY = 0.9
 WIDTH, HEIGHT = 2048, 1536
 REGION = metrics.Roi.rectangle(WIDTH / 4, HEIGHT / 4, WIDTH / 2, HEIGHT / 2)
-RETAKES = 8
-RUNS = 11
+QUICK = os.environ.get("TRACKER_BENCH_QUICK") == "1"  # a smoke run (tests): same code, fewer repeats
+RETAKES = 3 if QUICK else 8
+RUNS = 2 if QUICK else 11
 KEYS = {
     "delta_e": "metrics_cv_delta_e_pct",
     "affected_fraction": "metrics_cv_affected_pct",

@@ -6,6 +6,7 @@ both sizes (it must not grow with the number of photos).
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -21,7 +22,8 @@ from tests.conftest import make_app  # noqa: E402
 from tests.factories import build_world, login, make_photo_row, make_session  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 
-RUNS = 9
+QUICK = os.environ.get("TRACKER_BENCH_QUICK") == "1"  # a smoke run (tests): same code, fewer repeats
+RUNS = 2 if QUICK else 9
 
 
 def measure(client, url: str, engine) -> tuple[float, int]:

@@ -275,3 +275,28 @@ def _stop(process: subprocess.Popen[str]) -> str:
         os.killpg(process.pid, signal.SIGTERM)
     out, _ = process.communicate(timeout=20)
     return out[-4000:]
+
+
+BENCH_KEYS = {"normalize_ratio", "normalize_ratio_heic", "align_median_px", "align_false_accept", "metrics_ms",
+              "timeline_queries_500", "crash_lost_confirmed_photos", "crash_invariant_violations"}
+
+
+def test_make_bench_runs_and_prints_figures(make_deployment):
+    """`make bench` as README says, in its quick mode (same code, fewer repeats): every line is a figure or a
+    comment, the headline figures are there, and the crash campaign loses nothing."""
+    deployment = make_deployment("bench")
+    venv = Path(sys.executable).parent.parent
+    result = subprocess.run(["make", "-s", "-C", str(PROJECT_ROOT), "bench", f"VENV={venv}"],
+                            env={**deployment.env, "TRACKER_BENCH_QUICK": "1"}, capture_output=True, text=True,
+                            timeout=600, check=False)  # nosec B603 B607
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        match = re.fullmatch(r"([a-z0-9_]+)=(-?[0-9.]+(?:e[+-]?[0-9]+)?)", line)
+        assert match, f"not a name=value line: {line!r}"
+        figures[match.group(1)] = float(match.group(2))
+    assert BENCH_KEYS <= set(figures), sorted(BENCH_KEYS - set(figures))
+    assert figures["crash_lost_confirmed_photos"] == 0 and figures["crash_invariant_violations"] == 0
+    assert figures["timeline_queries_500"] == figures["timeline_queries_5"]
