@@ -26,13 +26,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracker import imaging
 from tracker.errors import (
-    Conflict, DomainError, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed,
+    Conflict, DomainError, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed,
 )
 from tracker.extensions import db
 from tracker.models import AlignmentStatus, Photo, PhotoStatus, TreatmentArea, User, View, ViewBaseline, utcnow
 from tracker.models.photo import new_storage_id
 from tracker.photos import alignment
-from tracker.security import authorize, scoped
+from tracker.security import authorize, load, scoped
 from tracker.storage import ObjectMissing, StorageError
 from tracker.storage.factory import storage
 
@@ -356,6 +356,14 @@ def retry_processing(actor: User, photo: Photo) -> Photo:
     else:
         process_photo(photo.id)
     db.session.refresh(photo)
+    return photo
+
+
+def load_photo(actor: User, photo_id: int) -> Photo:
+    """A photo the actor may see that is not deleted; anything else is NotFound (tracker.security.load)."""
+    photo = load(Photo, photo_id, actor)
+    if photo.deleted_at is not None:
+        raise NotFound()
     return photo
 
 
