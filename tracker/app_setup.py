@@ -58,7 +58,7 @@ def _init_extensions(app: Flask) -> None:
     from tracker.errors import register_error_handlers
     from tracker.extensions import csrf, db, limiter, login_manager, migrate
     from tracker.mail import init_mailer
-    from tracker.storage.factory import init_storage
+    from tracker.storage_setup import init_storage
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "tracker" / "migrations"), render_as_batch=True)

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, ur
 from flask_login import current_user, login_required
 
 from tracker.extensions import db
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 from tracker.models import Patient
 from tracker.patients import services as patient_services
 from tracker.security import load

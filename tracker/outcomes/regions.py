@@ -23,7 +23,7 @@ from tracker.imaging import metrics as imaging_metrics
 from tracker.models import AlignmentStatus, Photo, PhotoMetric, Roi, TreatmentArea, User, utcnow
 from tracker.photos.alignment import baseline_for, group_photos
 from tracker.security import authorize
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from tracker.imaging.colour_match import match_to_reference
 from tracker.imaging.normalize import encode_jpeg
 from tracker.models import AlignmentStatus, Photo, PhotoStatus, ViewBaseline
 from tracker.storage import ObjectMissing
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tracker.extensions import db
 from tracker.models import Photo, PhotoStatus, utcnow
 from tracker.models.photo import DERIVED_KEYS
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 from tracker.storage.local import LocalStorage
 
 

@@ -34,7 +34,7 @@ from tracker.models.photo import new_storage_id
 from tracker.photos import alignment
 from tracker.security import authorize, load, scoped
 from tracker.storage import ObjectMissing, StorageError
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 
 log = logging.getLogger(__name__)
 
