@@ -52,9 +52,9 @@ audit: install-dev
 	$(BIN)/bandit -q -r tracker
 	$(BIN)/pip-audit -r requirements.txt --progress-spinner off
 
-## worker: process photos from the Redis queue (needs REDIS_URL)
+## worker: process photos from the Redis queue (needs REDIS_URL; the scheduler runs the retries of failed jobs)
 worker: install
-	$(BIN)/rq worker --url "$${REDIS_URL:?set REDIS_URL}" tracker
+	$(BIN)/rq worker --with-scheduler --url "$${REDIS_URL:?set REDIS_URL}" tracker
 
 ## bench: benchmarks against baselines measured in the same run (prints name=value lines)
 bench: install-dev

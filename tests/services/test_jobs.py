@@ -10,7 +10,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from tests.factories import api_token, build_world, fixture_bytes, upload
-from tracker import jobs
+from tracker import background, jobs
 from tracker.extensions import db
 from tracker.models import Photo, PhotoStatus
 
@@ -35,7 +35,7 @@ def queued_app(app_factory):
 
 def run_worker(app) -> None:
     connection = Redis.from_url(REDIS_URL)
-    worker = SimpleWorker([Queue(jobs.QUEUE_NAME, connection=connection)], connection=connection)
+    worker = SimpleWorker([Queue(background.QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(burst=True)
     connection.close()
 
@@ -70,7 +70,7 @@ def test_malformed_files_are_refused_before_queueing(queued_app):
     for name in ("malformed/truncated_jpeg.jpg", "malformed/corrupted.heic", "malformed/truncated_image.png"):
         assert upload(client, world["a"].area_id, fixture_bytes(name), headers=headers,
                       taken_on="2026-01-01").status_code == 400
-    assert Queue(jobs.QUEUE_NAME, connection=Redis.from_url(REDIS_URL)).count == 0
+    assert Queue(background.QUEUE_NAME, connection=Redis.from_url(REDIS_URL)).count == 0
 
 
 def test_failure_is_recorded_and_retry_is_idempotent(queued_app, monkeypatch):
