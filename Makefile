@@ -47,14 +47,16 @@ test-sqlite: install-dev
 test-postgres: install-dev
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
-## audit: static security checks (bandit; findings fixed or justified in place) and known vulnerabilities (pip-audit)
+## audit: static security checks (bandit; findings fixed or justified in place), known vulnerabilities (pip-audit),
+## and the layers of tracker/ (lint-imports: the contracts in .importlinter)
 audit: install-dev
 	$(BIN)/bandit -q -r tracker
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pip-audit -r requirements.txt --progress-spinner off
 
-## worker: process photos from the Redis queue (needs REDIS_URL)
+## worker: process photos from the Redis queue (needs REDIS_URL; the scheduler runs the retries of failed jobs)
 worker: install
-	$(BIN)/rq worker --url "$${REDIS_URL:?set REDIS_URL}" tracker
+	$(BIN)/rq worker --with-scheduler --url "$${REDIS_URL:?set REDIS_URL}" tracker
 
 ## bench: benchmarks against baselines measured in the same run (prints name=value lines)
 bench: install-dev

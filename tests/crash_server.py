@@ -207,7 +207,7 @@ def _scan(attempts_path: Path, app: Any = None) -> dict[str, Any]:
 
     from tracker.extensions import db
     from tracker.models import Photo
-    from tracker.storage.factory import storage
+    from tracker.storage_setup import storage
     from tracker.storage.local import LocalStorage
 
     attempts = json.loads(attempts_path.read_text())
@@ -272,7 +272,7 @@ def _check(attempts_path: Path, app: Any = None) -> dict[str, Any]:
     from tracker.photos.maintenance import purge_orphans
     from tracker.photos.services import process_photo
     from tracker.storage import ObjectMissing
-    from tracker.storage.factory import storage
+    from tracker.storage_setup import storage
     from tracker.storage.local import LocalStorage
 
     attempts = json.loads(attempts_path.read_text())

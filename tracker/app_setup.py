@@ -54,16 +54,18 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from tracker.auth import sessions
+    from tracker.auth.two_factor_routes import enforce_clinic_policy
     from tracker.errors import register_error_handlers
     from tracker.extensions import csrf, db, limiter, login_manager, migrate
     from tracker.mail import init_mailer
-    from tracker.storage.factory import init_storage
+    from tracker.storage_setup import init_storage
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "tracker" / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     sessions.init_login(app, login_manager)
+    app.before_request(enforce_clinic_policy)
     init_mailer(app)
     init_storage(app)
     register_error_handlers(app)
@@ -87,19 +89,22 @@ def _configure_engine(engine: sa.Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from tracker.admin import bp as admin_bp
-    from tracker.api import bp as api_bp
-    from tracker.auth import bp as auth_bp
+    # Each blueprint is defined in the route module that fills it, so importing a feature's services never
+    # imports its views; only this function gathers the web layer.
+    from tracker.admin.routes import bp as admin_bp
+    from tracker.api.routes import bp as api_bp
+    from tracker.auth import two_factor_routes  # noqa: F401 - its views join auth_bp
+    from tracker.auth.routes import bp as auth_bp
     from tracker.cli import register_cli
-    from tracker.main import bp as main_bp
-    from tracker.patients import bp as patients_bp
-    from tracker.audit_views import bp as audit_bp
-    from tracker.consent import bp as consent_bp
-    from tracker.gallery import bp as gallery_bp
-    from tracker.gallery import public_bp
-    from tracker.outcomes import bp as outcomes_bp
-    from tracker.photos import bp as photos_bp
-    from tracker.timeline import bp as timeline_bp
+    from tracker.main.routes import bp as main_bp
+    from tracker.patients.routes import bp as patients_bp
+    from tracker.audit_views.routes import bp as audit_bp
+    from tracker.consent.routes import bp as consent_bp
+    from tracker.gallery.routes import bp as gallery_bp
+    from tracker.gallery.public_routes import public_bp
+    from tracker.outcomes.routes import bp as outcomes_bp
+    from tracker.photos.routes import bp as photos_bp
+    from tracker.timeline.routes import bp as timeline_bp
 
     for bp in (main_bp, auth_bp, patients_bp, photos_bp, timeline_bp, outcomes_bp, consent_bp, gallery_bp, public_bp,
                audit_bp, admin_bp, api_bp):

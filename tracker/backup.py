@@ -37,7 +37,7 @@ from tracker.extensions import db
 from tracker.models import Clinic, utcnow
 from tracker.models.photo import DERIVED_KEYS
 from tracker.storage import ObjectMissing, StorageError, check_key
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 from tracker.storage.local import TEMP_PREFIX, LocalStorage, fsync_path, write_atomic
 
 FORMAT = 1

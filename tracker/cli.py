@@ -33,17 +33,20 @@ def create_clinic(name: str, slug: str, admin_email: str, admin_name: str, admin
 
 
 @tracker_cli.command("load-demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds a clinic.")
+@click.option("--if-empty", is_flag=True,
+              help="Do nothing when the database already holds data (a demo load that stopped part way is finished).")
 @click.option("--photos/--no-photos", default=True, help="Generate the demo photos (takes ~15 s).")
 def load_demo(if_empty: bool, photos: bool) -> None:
     """Load the demo clinics (development only; refused by the production config)."""
     from tracker.demo import DemoRefused, load_demo_data
 
     try:
-        loaded = load_demo_data(only_if_empty=if_empty, photos=photos)
+        outcome = load_demo_data(only_if_empty=if_empty, photos=photos)
     except DemoRefused as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo("Demo clinics loaded." if loaded else "Database not empty; demo data not loaded.")
+    click.echo({"loaded": "Demo clinics loaded.",
+                "finished": "Demo clinics loaded (finishing a load that had stopped part way).",
+                "skipped": "Database not empty; demo data not loaded."}[outcome])
 
 
 def register_cli(app: Flask) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
 from tests.factories import login
 from tracker.extensions import db
-from tracker.models import Clinic, Patient, Photo, PhotoStatus, Role, User
+from tracker.models import AlignmentStatus, AuditEvent, Clinic, GalleryItem, Patient, Photo, PhotoStatus, Role, Roi, User
 
 
 def test_create_clinic_bootstraps_an_admin(app, client):
@@ -97,3 +103,59 @@ def test_demo_shows_isolation(app, client):
     with app.app_context():
         alex = db.session.scalars(sa.select(Patient).where(Patient.full_name == "Alex Morgan")).one()
     assert client.get(f"/patients/{alex.id}").status_code == 404
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_PHOTOS = 17  # the series in tracker.demo.DEMO_SERIES
+
+
+@pytest.mark.slow
+def test_demo_loads_with_a_queue_and_a_load_stopped_part_way_is_finished(app_factory):
+    """`flask --app tracker tracker load-demo --if-empty` as `make run` runs it, with REDIS_URL set and no worker:
+    the demo still loads completely (photos processed in the command). Killed part way, the next run finishes it;
+    the run after that leaves it alone."""
+    from redis import Redis
+    from rq import Queue
+
+    app = app_factory()  # the schema, in the database the command is pointed at
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKER_", "FLASK_", "DATABASE_URL"))}
+    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], TRACKER_UPLOAD_DIR=app.config["TRACKER_UPLOAD_DIR"],
+               TRACKER_INSTANCE_DIR=app.instance_path, REDIS_URL=REDIS_URL)
+    command = [str(Path(sys.executable).parent / "flask"), "--app", "tracker", "tracker", "load-demo", "--if-empty"]
+
+    def count(model: type) -> int:
+        with app.app_context():
+            return db.session.scalar(sa.select(sa.func.count()).select_from(model))  # type: ignore[no-any-return]
+
+    stopped = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while count(Photo) < 3 and stopped.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stopped.kill()  # Ctrl-C or a crash while the photos are made
+    output = stopped.communicate(timeout=30)[0].decode()
+    assert stopped.returncode == -9, output
+    assert 3 <= count(Photo) < DEMO_PHOTOS and count(GalleryItem) == 0, "stopped part way"
+
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "Demo clinics loaded (finishing a load that had stopped part way)." in finished.stdout
+    with app.app_context():
+        photos = db.session.scalars(sa.select(Photo)).all()
+        assert len(photos) == DEMO_PHOTOS and {p.status for p in photos} == {PhotoStatus.READY}
+        assert {p.alignment for p in photos} <= {AlignmentStatus.BASELINE, AlignmentStatus.ALIGNED}
+        assert db.session.scalars(sa.select(Clinic.slug).order_by(Clinic.slug)).all() == ["demo", "other"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Patient)) == 4
+        assert db.session.scalar(sa.select(GalleryItem.status)).value == "published"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Roi)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "demo.loaded")) == 1
+    assert Queue("tracker", connection=redis).count == 0, "nothing was left for a worker that may never run"
+
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "Database not empty; demo data not loaded." in again.stdout
+    assert count(Photo) == DEMO_PHOTOS
+    redis.flushdb()
+    redis.close()

@@ -10,7 +10,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from tests.factories import api_token, build_world, fixture_bytes, upload
-from tracker import jobs
+from tracker import background, jobs
 from tracker.extensions import db
 from tracker.models import Photo, PhotoStatus
 
@@ -35,7 +35,7 @@ def queued_app(app_factory):
 
 def run_worker(app) -> None:
     connection = Redis.from_url(REDIS_URL)
-    worker = SimpleWorker([Queue(jobs.QUEUE_NAME, connection=connection)], connection=connection)
+    worker = SimpleWorker([Queue(background.QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(burst=True)
     connection.close()
 
@@ -70,7 +70,7 @@ def test_malformed_files_are_refused_before_queueing(queued_app):
     for name in ("malformed/truncated_jpeg.jpg", "malformed/corrupted.heic", "malformed/truncated_image.png"):
         assert upload(client, world["a"].area_id, fixture_bytes(name), headers=headers,
                       taken_on="2026-01-01").status_code == 400
-    assert Queue(jobs.QUEUE_NAME, connection=Redis.from_url(REDIS_URL)).count == 0
+    assert Queue(background.QUEUE_NAME, connection=Redis.from_url(REDIS_URL)).count == 0
 
 
 def test_failure_is_recorded_and_retry_is_idempotent(queued_app, monkeypatch):
@@ -164,3 +164,21 @@ def test_photo_left_processing_by_a_dead_worker_is_requeued_once(app, client, wo
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Photo)) == 1
     again = app.test_cli_runner().invoke(args=["tracker", "requeue-stuck"])
     assert "requeued 0 photo(s)" in again.output
+
+
+def test_a_job_the_worker_cannot_load_still_fails_its_photo(queued_app, monkeypatch):
+    """The RQ failure callback records failures outside our job function: here the worker runs code that lacks
+    the job (a web app deployed before its worker, say), so the job never starts."""
+    with queued_app.app_context():
+        world = build_world()
+    client = queued_app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    monkeypatch.setattr(background, "PROCESS_PHOTO_JOB", "tracker.jobs.process_photo_job_v2")
+    body = upload(client, world["a"].area_id, fixture_bytes("color/P1133897_sRGB.jpg"), headers=headers).get_json()
+    run_worker(queued_app)
+    failed = photo(queued_app, body["id"])
+    assert failed.status is PhotoStatus.FAILED and failed.failure_reason == jobs.COULD_NOT_START
+    monkeypatch.undo()
+    assert client.post(f"/api/v1/photos/{body['id']}/retry", headers=headers).get_json()["status"] == "processing"
+    run_worker(queued_app)
+    assert photo(queued_app, body["id"]).status is PhotoStatus.READY

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from tracker.admin import bp, services
+from tracker.admin import services
 from tracker.admin.forms import ActiveForm, CustomScaleForm, OutcomeSettingsForm, RoleForm, StaffInvitationForm
 from tracker.auth.services import create_invitation, revoke_invitation
 from tracker.auth.sessions import fresh_required
@@ -16,6 +16,8 @@ from tracker.extensions import db
 from tracker.models import Clinic, Invitation, Role, User, utcnow
 from tracker.security import load, require
 from tracker.web import attempt, form_errors
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_request

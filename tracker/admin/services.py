@@ -15,17 +15,6 @@ from tracker.models import Clinic, CustomScale, Invitation, Role, User
 from tracker.security import authorize, scoped
 from tracker.transactions import commit_or_conflict
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-
-
-def validate_slug(slug: str) -> str:
-    slug = slug.strip().lower()
-    if not SLUG_RE.match(slug):
-        raise ValidationFailed("Use lowercase letters, digits and hyphens (1–64 characters).",
-                               fields={"slug": "Use lowercase letters, digits and hyphens (1–64 characters)."})
-    return slug
-
-
 def list_staff(actor: User) -> list[User]:
     authorize(actor, "staff.manage")
     stmt = scoped(User, actor).where(User.role != Role.PATIENT).order_by(User.name)

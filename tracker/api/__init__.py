@@ -3,12 +3,3 @@
 Authentication is by bearer token only, never by the browser's session cookie, so requests carry no
 ambient credentials and CSRF does not apply (the blueprint is exempt for that reason alone).
 """
-
-from flask import Blueprint
-
-from tracker.extensions import csrf
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-from tracker.api import routes  # noqa: E402,F401

@@ -6,9 +6,8 @@ from datetime import date
 from typing import Any
 
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from tracker.api import bp
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
 from tracker.api.contract import check_request
 from tracker.api.openapi import build_spec
@@ -21,7 +20,7 @@ from tracker import audit
 from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
 from tracker.forms_common import form_from_json
-from tracker.extensions import db
+from tracker.extensions import csrf, db
 from tracker.consent import services as consent_services
 from tracker.gallery import services as gallery_services
 from tracker.models import (
@@ -40,6 +39,8 @@ from tracker.security import authorize, load, scoped
 from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
 
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens only, never the session cookie (tracker/api/__init__.py)
 bp.before_request(authenticate_request)
 bp.before_request(check_request)  # after authentication: a stranger learns nothing from a 422
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from tracker import audit_search
-from tracker.audit_views import bp
 from tracker.models import Role
 from tracker.security import require
 from tracker.web import int_arg
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
 @bp.before_request

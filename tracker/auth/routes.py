@@ -8,7 +8,8 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import confirm_login, current_user, login_required, logout_user
 
 from tracker import audit
-from tracker.auth import bp, services
+from tracker.auth import services
+from tracker.auth.blueprint import bp
 from tracker.auth.forms import (
     AcceptInvitationForm, ChangePasswordForm, LoginForm, NewPasswordForm, ReauthenticateForm, ResetRequestForm,
 )

@@ -6,6 +6,7 @@ token handed to the person; the database keeps hashes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -296,10 +297,19 @@ def revoke_invitation(invitation: Invitation) -> None:
 
 # --- bootstrap ------------------------------------------------------------------------------------
 
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+def validate_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise ValidationFailed("Use lowercase letters, digits and hyphens (1–64 characters).",
+                               fields={"slug": "Use lowercase letters, digits and hyphens (1–64 characters)."})
+    return slug
+
+
 def create_clinic(*, name: str, slug: str, admin_email: str, admin_name: str, admin_password: str) -> User:
     """A new clinic and its first administrator (the ``flask tracker create-clinic`` command)."""
-    from tracker.admin.services import validate_slug
-
     slug = validate_slug(slug)
     if db.session.scalar(sa.select(Clinic.id).where(Clinic.slug == slug)):
         raise Conflict(f"A clinic with the address '{slug}' already exists.")

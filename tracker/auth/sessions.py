@@ -28,10 +28,6 @@ def init_login(app: Flask, manager: LoginManager) -> None:
     manager.session_protection = "basic"
     manager.user_loader(user_for_session)
 
-    from tracker.auth.two_factor_routes import enforce_clinic_policy
-
-    app.before_request(enforce_clinic_policy)
-
     @manager.unauthorized_handler
     def unauthorized() -> Any:
         if request.path.startswith("/api/"):

@@ -10,7 +10,8 @@ from flask import Response, flash, redirect, render_template, request, session, 
 from flask_login import current_user, login_required
 
 from tracker import audit
-from tracker.auth import bp, totp, two_factor
+from tracker.auth import totp, two_factor
+from tracker.auth.blueprint import bp
 from tracker.auth.forms import TwoFactorCodeForm
 from tracker.auth.sessions import fresh_required, safe_next, sign_in
 from tracker.errors import DomainError, NotFound

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from tracker.auth.sessions import ask_reauth, fresh_required, is_fresh
-from tracker.consent import bp, services
+from tracker.consent import services
 from tracker.consent.forms import ConsentTextForm, GrantForm
 from tracker.errors import DomainError
 from tracker.models import Consent, ConsentScope, Patient, Role
 from tracker.security import load, require
 from tracker.web import client_ip
+
+bp = Blueprint("consent", __name__, url_prefix="/consent")
 
 
 @bp.before_request

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
 from tracker.errors import DomainError
 from tracker.extensions import limiter
-from tracker.gallery import consultations, public_bp, services
+from tracker.gallery import consultations, services
 from tracker.gallery.forms import ConsultationForm
 from tracker.models import BodyRegion, Modality
 from tracker.web import form_errors
+
+public_bp = Blueprint("public", __name__, url_prefix="/c")
 
 
 @public_bp.before_request

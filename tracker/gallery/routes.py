@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.auth.sessions import ask_reauth, is_fresh
 from tracker.errors import DomainError, ValidationFailed
-from tracker.gallery import bp, consultations, services
+from tracker.gallery import consultations, services
 from tracker.gallery.forms import ProposalForm
 from tracker.models import ConsultationRequest, GalleryItem, Role, TreatmentArea
 from tracker.security import load, require
 from tracker.web import form_errors
+
+bp = Blueprint("gallery", __name__, url_prefix="/gallery")
 
 
 @bp.before_request

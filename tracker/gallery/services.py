@@ -28,7 +28,7 @@ from tracker.models import (
     TreatmentCourse, TreatmentSession, User, utcnow,
 )
 from tracker.security import authorize, scoped
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 
 SIDES = ("before", "after")
 PIXEL_BLOCK = 24

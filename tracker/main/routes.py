@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from tracker.extensions import db
-from tracker.main import bp
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 from tracker.models import Patient
 from tracker.patients import services as patient_services
 from tracker.security import load
+
+bp = Blueprint("main", __name__)
 
 
 @bp.get("/")

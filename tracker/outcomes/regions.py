@@ -21,9 +21,9 @@ from tracker.extensions import db
 from tracker.imaging import align as registration
 from tracker.imaging import metrics as imaging_metrics
 from tracker.models import AlignmentStatus, Photo, PhotoMetric, Roi, TreatmentArea, User, utcnow
-from tracker.photos.alignment import baseline_for, group_photos
+from tracker.photos.baselines import baseline_for, group_photos
 from tracker.security import authorize
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 
 log = logging.getLogger(__name__)
 

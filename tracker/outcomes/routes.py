@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import audit
 from tracker.auth.sessions import fresh_required
 from tracker.errors import DomainError, ValidationFailed
 from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, TreatmentCourse, TreatmentSession
-from tracker.outcomes import assessments, bp, charts, exports, regions, services
+from tracker.outcomes import assessments, charts, exports, regions, services
 from tracker.outcomes import review as review_services
 from tracker.outcomes.forms import (
     AssessmentForm, BlindedForm, DecisionForm, EventForm, ResolveForm, session_form,
@@ -21,6 +21,8 @@ from tracker.timeline.services import sessions_for_area
 from tracker.security import can, load, require
 from tracker.web import form_errors
 from tracker.extensions import db
+
+bp = Blueprint("outcomes", __name__, url_prefix="/outcomes")
 
 
 @bp.before_request

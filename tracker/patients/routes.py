@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import audit
 from tracker.errors import DomainError
 from tracker.models import Patient, TreatmentArea
-from tracker.patients import bp, services
+from tracker.patients import services
 from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.outcomes import services as outcome_services
 from tracker.photos import services as photo_services
 from tracker.photos.forms import UploadForm
 from tracker.security import can, load, load_child, require
 from tracker.web import attempt, form_errors, int_arg
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
 
 
 @bp.before_request

@@ -22,29 +22,15 @@ from tracker.extensions import db
 from tracker.imaging import align as registration
 from tracker.imaging.colour_match import match_to_reference
 from tracker.imaging.normalize import encode_jpeg
-from tracker.models import AlignmentStatus, Photo, PhotoStatus, ViewBaseline
+from tracker.models import AlignmentStatus, Photo, PhotoStatus
+from tracker.outcomes.regions import measure_group
+from tracker.photos.baselines import baseline_for, group_photos
 from tracker.storage import ObjectMissing
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 88
-
-
-def group_photos(area_id: int, view_key: str) -> sa.Select[tuple[Photo]]:
-    view_filter = Photo.view.is_(None) if view_key == "" else Photo.view == view_key
-    return sa.select(Photo).where(Photo.area_id == area_id, view_filter, Photo.deleted_at.is_(None),
-                                  Photo.status == PhotoStatus.READY)
-
-
-def baseline_for(area_id: int, view_key: str) -> Photo | None:
-    pinned = db.session.scalars(
-        group_photos(area_id, view_key).join(ViewBaseline, ViewBaseline.photo_id == Photo.id)
-        .where(ViewBaseline.area_id == area_id, ViewBaseline.view_key == view_key)).first()
-    if pinned is not None:
-        return pinned
-    return db.session.scalars(
-        group_photos(area_id, view_key).order_by(Photo.taken_on, Photo.created_at, Photo.id)).first()
 
 
 def _rgb(photo: Photo) -> np.ndarray:
@@ -157,8 +143,6 @@ def realign_group(area_id: int, view_key: str) -> dict[int, AlignmentStatus]:
 
 def remeasure(area_id: int, view_key: str, only: int | None = None) -> None:
     """Image metrics follow alignment: a photo's region depends on where it sits on the baseline's canvas."""
-    from tracker.outcomes.regions import measure_group
-
     measure_group(area_id, view_key, only=only)
 
 

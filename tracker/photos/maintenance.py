@@ -13,10 +13,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from tracker.background import enqueue_processing, queue_configured
 from tracker.extensions import db
 from tracker.models import Photo, PhotoStatus, utcnow
 from tracker.models.photo import DERIVED_KEYS
-from tracker.storage.factory import storage
+from tracker.photos.alignment import settle
+from tracker.photos.services import process_photo
+from tracker.storage_setup import storage
 from tracker.storage.local import LocalStorage
 
 
@@ -70,8 +73,6 @@ def purge_orphans(*, grace: timedelta = timedelta(hours=1), dry_run: bool = Fals
 
 
 def _repair(report: OrphanReport) -> None:
-    from tracker.photos.services import process_photo
-
     for key in report.objects_without_rows:
         storage().delete(key)
     for photo_id in report.rows_without_original:
@@ -102,19 +103,13 @@ def requeue_stuck(*, older_than: timedelta) -> int:
 
     Alignments a dead process left unsettled are finished too (``alignment.settle``).
     """
-    from tracker.photos.services import process_photo, queue_configured
-
     cutoff = utcnow() - older_than
     stuck = db.session.scalars(sa.select(Photo.id).where(Photo.status == PhotoStatus.PROCESSING,
                                                          Photo.deleted_at.is_(None), Photo.created_at < cutoff)).all()
     for photo_id in stuck:
         if queue_configured():
-            from tracker.jobs import enqueue_processing
-
             enqueue_processing(photo_id)
         else:
             process_photo(photo_id)
-    from tracker.photos.alignment import settle
-
     settle()
     return len(stuck)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import audit
@@ -12,11 +12,13 @@ from tracker.api.schemas import photo_json
 from tracker.errors import DomainError, NotFound, json_error
 from tracker.extensions import limiter, person_key, upload_limit
 from tracker.models import VARIANTS, Photo, TreatmentArea
-from tracker.photos import bp, services
+from tracker.photos import services
 from tracker.photos.forms import PhotoEditForm, UploadForm
 from tracker.photos.serving import serve_photo
 from tracker.security import load
 from tracker.web import form_errors
+
+bp = Blueprint("photos", __name__, url_prefix="/photos")
 
 
 @bp.before_request
@@ -26,10 +28,7 @@ def _signed_in() -> None:
 
 
 def load_photo(photo_id: int) -> Photo:
-    photo = load(Photo, photo_id, current_user)
-    if photo.deleted_at is not None:
-        raise NotFound()
-    return photo
+    return services.load_photo(current_user, photo_id)
 
 
 def area_url(area: TreatmentArea) -> str:

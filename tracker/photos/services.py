@@ -7,7 +7,7 @@ A photo once accepted is never lost. The order of every upload is fixed:
 3. commit the row in one transaction — the commit is the moment the photo exists;
 4. on any failure before the commit, delete what was written and roll back.
 
-Derivatives are then made inline or by a worker (``tracker.jobs``); a worker job is idempotent: the same
+Derivatives are then made inline or by a worker (``tracker.background`` hands the work over); a worker job is idempotent: the same
 deterministic keys are overwritten atomically, and a deleted photo's job only cleans up.
 """
 
@@ -25,16 +25,17 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracker import imaging
+from tracker.background import enqueue_processing, enqueue_realign, queue_configured
 from tracker.errors import (
-    Conflict, DomainError, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed,
+    Conflict, DomainError, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType, ValidationFailed,
 )
 from tracker.extensions import db
 from tracker.models import AlignmentStatus, Photo, PhotoStatus, TreatmentArea, User, View, ViewBaseline, utcnow
 from tracker.models.photo import new_storage_id
 from tracker.photos import alignment
-from tracker.security import authorize, scoped
+from tracker.security import authorize, load, scoped
 from tracker.storage import ObjectMissing, StorageError
-from tracker.storage.factory import storage
+from tracker.storage_setup import storage
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +197,6 @@ def _earlier_upload(area: TreatmentArea, key_hash: str | None, sha256: str) -> P
     return None
 
 
-def queue_configured() -> bool:
-    return bool(current_app.config.get("REDIS_URL"))
-
-
 def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str | None = None,
                  taken_on: date | None = None, view: str | None = None, note: str = "",
                  fallback_taken_on: date | None = None, idempotency_key: str | None = None) -> UploadResult:
@@ -245,8 +242,6 @@ def upload_photo(actor: User, area: TreatmentArea, data: bytes, *, filename: str
     if result is not None:
         save_derivatives(photo.id, result)
     else:
-        from tracker.jobs import enqueue_processing
-
         enqueue_processing(photo.id)
     db.session.refresh(photo)
     return UploadResult.of(photo)
@@ -356,12 +351,18 @@ def retry_processing(actor: User, photo: Photo) -> Photo:
     photo.failure_reason = ""
     db.session.commit()
     if queue_configured():
-        from tracker.jobs import enqueue_processing
-
         enqueue_processing(photo.id)
     else:
         process_photo(photo.id)
     db.session.refresh(photo)
+    return photo
+
+
+def load_photo(actor: User, photo_id: int) -> Photo:
+    """A photo the actor may see that is not deleted; anything else is NotFound (tracker.security.load)."""
+    photo = load(Photo, photo_id, actor)
+    if photo.deleted_at is not None:
+        raise NotFound()
     return photo
 
 
@@ -401,8 +402,6 @@ def update_photo(actor: User, photo: Photo, changes: dict[str, Any]) -> Photo:
 def realign(area_id: int, view_key: str) -> None:
     """Realign a group now, or in the worker when a queue is configured."""
     if queue_configured():
-        from tracker.jobs import enqueue_realign
-
         enqueue_realign(area_id, view_key)
     else:
         alignment.realign_group(area_id, view_key)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker import audit
 from tracker.models import Photo, Patient, TreatmentArea
 from tracker.photos import services as photo_services
 from tracker.photos.forms import UploadForm
-from tracker.photos.routes import load_photo
 from tracker.security import can, load, require
-from tracker.timeline import bp, services
+from tracker.timeline import services
+
+bp = Blueprint("timeline", __name__, url_prefix="/timeline")
 
 
 @bp.before_request
@@ -63,7 +64,7 @@ def capture(area_id: int) -> Any:
 @bp.post("/photos/<int:photo_id>/baseline")
 @require("photos.align")
 def pin_baseline(photo_id: int) -> Any:
-    photo = photo_services.pin_baseline(current_user, load_photo(photo_id))
+    photo = photo_services.pin_baseline(current_user, photo_services.load_photo(current_user, photo_id))
     flash(f"The photo of {photo.taken_on.isoformat()} is now the baseline; the view's photos are realigned to it.",
           "success")
     return redirect(url_for("timeline.area", area_id=photo.area_id))
@@ -72,7 +73,7 @@ def pin_baseline(photo_id: int) -> Any:
 @bp.post("/photos/<int:photo_id>/align")
 @require("photos.align")
 def align(photo_id: int) -> Any:
-    photo: Photo = photo_services.rerun_alignment(current_user, load_photo(photo_id))
+    photo: Photo = photo_services.rerun_alignment(current_user, photo_services.load_photo(current_user, photo_id))
     if photo.alignment.value == "aligned":
         flash("The photo is aligned to its baseline.", "success")
     else:

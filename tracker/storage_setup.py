@@ -1,4 +1,4 @@
-"""Pick the storage backend from the app's settings."""
+"""Pick the storage backend from the app's settings: the Flask side of tracker.storage, which knows no Flask."""
 
 from __future__ import annotations
 
