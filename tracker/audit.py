@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session
 
 from tracker.extensions import db
 from tracker.models import AuditEvent, Base, Clinic, Patient, User, utcnow
@@ -168,8 +168,12 @@ def digest(text: str) -> str:
     return hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
 
+def _is_secret(spec: Audited, key: str) -> bool:
+    return key in SECRET_COLUMNS or key in spec.secret
+
+
 def _shown(spec: Audited, key: str, value: Any) -> Any:
-    if key in SECRET_COLUMNS or key in spec.secret:
+    if _is_secret(spec, key):
         return None if value is None else {"redacted": True}
     if key in spec.redact:
         if value is None or value == "":
@@ -205,11 +209,12 @@ def _column_changes(state: sa.orm.InstanceState[Any], spec: Audited, keys: list[
         if not history.has_changes():
             continue
         new = history.added[0] if history.added else None
+        if history.deleted and _plain(history.deleted[0]) == _plain(new):
+            continue  # set to what it was
         change: dict[str, Any] = {"new": _shown(spec, key, new)}
-        if history.deleted:
+        if history.deleted and not _is_secret(spec, key):  # a secret: only that it changed
             change["old"] = _shown(spec, key, history.deleted[0])
-        if change.get("old", _MISSING) != change["new"]:
-            changes[key] = change
+        changes[key] = change
     return changes
 
 
@@ -266,10 +271,19 @@ def _collect_part(session: Session, state: sa.orm.InstanceState[Any], spec: Audi
     entry.merge(f"{spec.part_name}.{state.dict.get(spec.part_key)}", change)
 
 
-def _after_flush(session: Session, _context: UOWTransaction) -> None:
-    for op, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
-        for obj in objects:
-            _collect(session, obj, op)
+def _row_listener(op: str) -> Any:
+    """A mapper event for every row the flush writes (cascaded deletes of orphans too), while its history is
+    still there."""
+    def written(_mapper: Any, _connection: Any, target: Any) -> None:
+        session = sa.orm.object_session(target)
+        if session is not None and getattr(type(target), "__audited__", None) is not None:
+            _collect(session, target, op)
+    written.__name__ = f"_audit_after_{op}"
+    return written
+
+
+_ROW_EVENTS = {"after_insert": _row_listener("create"), "after_update": _row_listener("update"),
+               "after_delete": _row_listener("delete")}
 
 
 def _change_actor() -> tuple[int | None, str, int | None]:
@@ -329,9 +343,10 @@ def audited_models() -> list[type[Base]]:
 def install() -> None:
     """Listen to the app's session (idempotent): changes of audited models are written with their commit."""
     target = db.session
-    if sa.event.contains(target, "after_flush", _after_flush):
+    if sa.event.contains(target, "before_commit", _before_commit):
         return
-    sa.event.listen(target, "after_flush", _after_flush)
+    for name, listener in _ROW_EVENTS.items():
+        sa.event.listen(Base, name, listener, propagate=True)
     sa.event.listen(target, "before_commit", _before_commit)
     sa.event.listen(target, "after_transaction_end", _after_transaction_end)
     for model in audited_models():
