@@ -220,6 +220,13 @@ CHANGES = [
            lambda w, r: {"clinic_id": {"new": w.clinic_x}, "code": {"new": "vss"},
                          "name": {"new": "Vancouver Scar Scale"}, "minimum": {"new": 0.0}, "maximum": {"new": 13.0},
                          "lower_is_better": {"new": True}, "mid": {"new": 2.0}}, patient=None, web=True),
+    Change("staff invitation", "admin_x",
+           lambda c, w, r, h: c.post("/admin/invitations", data={"name": "New Colleague", "email": "nc@example.com",
+                                                                 "role": "practitioner"}),
+           "invitation.create", "invitation", lambda w, r, _: ANY_ID,
+           lambda w, r: {"clinic_id": {"new": w.clinic_x}, "email": {"new": redacted("nc@example.com")},
+                         "name": {"new": redacted("New Colleague")}, "role": {"new": "practitioner"}},
+           patient=None, web=True),
     Change("two-step policy", "admin_x",
            lambda c, w, r, h: c.post("/admin/two-factor-policy", data={"required": "1"}),
            "clinic.two_factor_policy", "clinic", lambda w, r, _: w.clinic_x,
@@ -426,6 +433,29 @@ def test_unpublishing_is_recorded(app, client, world, staff, patient):
     (entry,) = change_entries(app, mark)
     assert (entry.action, entry.actor_id, entry.changes) == (
         "gallery.unpublish", world["prac_x"].user_id, {"status": {"old": "published", "new": "unpublished"}})
+
+
+def test_a_declined_proposal_is_recorded(app, client, world, staff, patient):
+    from tests.web.test_consent_gallery import test_patient_declines_and_nothing_is_published as declines
+
+    before = last_id(app)
+    declines(app, client, world, staff, patient)
+    gallery = [(e.action, e.actor_id, e.changes.get("status")) for e in change_entries(app, before)
+               if e.object_type == "gallery_item"]
+    assert gallery == [("gallery.propose", world["prac_x"].user_id, {"new": "awaiting_patient"}),
+                       ("gallery.decline", world["a"].user_id, {"old": "awaiting_patient", "new": "declined"})]
+
+
+def test_a_public_consultation_request_is_recorded_without_an_actor_or_its_text(app, client, world):
+    from tests.web.test_consent_gallery import _consult
+
+    before = last_id(app)
+    assert _consult(app.test_client(), message="I would like to ask about my scars").status_code == 302
+    (entry,) = change_entries(app, before)
+    assert (entry.action, entry.actor_id, entry.actor_role, entry.clinic_id, entry.patient_id) == (
+        "consultation.submit", None, "", world.clinic_x, None)
+    assert entry.changes["message"] == {"new": redacted("I would like to ask about my scars")}
+    assert entry.changes["name"] == {"new": redacted("Jo Public")}
 
 
 def test_consent_is_recorded_once(app, client, world, patient):
