@@ -4,13 +4,17 @@ Two ways in, one table:
 
 * ``record(action, ...)`` — access events and refusals (sign-ins, views, exports, denials), called after the thing
   happened or was refused. Written on its own connection, so an entry stands even when the use case rolls back.
-* Changes to the record are written by a session listener, **in the transaction of the change**: models declare
-  ``__audited__ = Audited(...)`` (tracker.models.base), and every insert, update and delete of such a row becomes
-  an entry with the fields that changed (values on create, old → new on update, the last values on delete). If
-  the use case rolls back there is no entry; if it commits, the entry is committed with it. Changes made across
-  several flushes of one transaction are merged into one entry per object; all entries of a commit are one
-  INSERT. The actor is the request's user (API token or browser session); outside a request (the CLI, the
-  worker) it is the system (``actor_role`` "system").
+* Changes to the record are written **in the transaction of the change**: models declare
+  ``__audited__ = Audited(...)`` (tracker.models.base), and every insert, update and delete of such a row (seen by
+  mapper events while the flush writes it, with its attribute history) becomes an entry with the fields that
+  changed: values on create, old → new on update, the last values on delete. The entries are inserted on the
+  transaction's own connection just before it commits (``before_commit``, after a last flush): if the use case
+  rolls back there is no entry; if it commits, the entry is committed with it. Changes made across several
+  flushes of one transaction are merged into one entry per object; all entries of a commit are one INSERT; an
+  update of technical columns only (processing, alignment) writes nothing. The actor is the request's user (API
+  token or browser session); outside a request (the CLI, the worker) it is the system (``actor_role``
+  "system"). Bulk ``UPDATE``/``DELETE`` statements bypass the ORM and are not seen: use cases change audited rows
+  through the ORM.
 
 Entries carry who (user and role), what (action, object type and id), whose record (patient), when, from where
 (address, browser) and the outcome — never photo bytes, passwords or their hashes, tokens, two-step secrets or
