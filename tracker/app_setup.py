@@ -61,6 +61,9 @@ def _init_extensions(app: Flask) -> None:
     from tracker.storage_setup import init_storage
 
     db.init_app(app)
+    from tracker import audit
+
+    audit.install()  # changes to the record enter the audit trail with their commit
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "tracker" / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

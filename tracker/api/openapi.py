@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.audit import change_actions
 from tracker.models import Anaesthesia, BodyRegion, EventKind, InjectionDepth, Modality, Role, Severity, View
 
 Schema = dict[str, Any]
@@ -210,6 +211,29 @@ SCHEMAS: dict[str, Schema] = {
         "taken_on": DATE, "view": nullable({"type": "string", "enum": View.codes()}),
         "note": {"type": "string", "maxLength": 2000},
     }),
+    "AuditEntry": _obj({
+        "id": ID, "at": DATETIME,
+        "actor_id": {**nullable(ID), "description": "The user who acted; null for the system (CLI, worker) or "
+                                                     "someone not signed in (a public form, a failed sign-in)"},
+        "actor_role": {"type": "string", "description": "Their role then: patient, practitioner, clinic_admin; "
+                                                          "\"system\" without a request; empty when not signed in"},
+        "action": {"type": "string", "description": "e.g. photo.update, auth.sign_in (see GET /api/v1/audit)"},
+        "object_type": {"type": "string", "description": "e.g. photo, session, gallery_item; empty for sign-ins"},
+        "object_id": {"type": "string", "description": "The object's id (as text); empty for sign-ins"},
+        "patient_id": {**nullable(ID), "description": "Whose record it concerns"},
+        "ip": {"type": "string", "description": "The client's address (empty without a request)"},
+        "outcome": {"type": "string", "enum": ["ok", "denied", "failed"]},
+        "changes": {
+            "type": "object", "description": (
+                "Changes to the record: column (or `areas.<area id>` for a session's or course's areas) → "
+                "`{\"old\", \"new\"}`: only `new` on create, only `old` on delete, both on update. Free text and "
+                "identifying data (notes, descriptions, names, e-mail addresses, dates of birth) are never "
+                "recorded: their value is `{\"redacted\": true, \"length\", \"digest\"}` (a keyed digest that "
+                "tells versions apart); secrets (password hashes) only `{\"redacted\": true}`. Empty for "
+                "access events."),
+            "additionalProperties": _obj({"old": {"description": "The value before (any JSON)"},
+                                          "new": {"description": "The value after (any JSON)"}})},
+    }, ["at", "actor_id", "action", "object_type", "object_id", "patient_id", "ip", "changes"]),
 }
 
 ERRORS = {
@@ -449,6 +473,26 @@ PATHS: dict[str, Schema] = {
     "/api/v1/photos/{photo_id}/align": {"post": op(
         "Align this photo to its view's baseline again (staff)", "200", ref("Photo"), "403", "404", "409",
         params=[path_id("photo_id")])},
+    "/api/v1/audit": {"get": op(
+        "The clinic's audit trail, newest first (clinic admins)", "200", array_of("AuditEntry"), "403", "422",
+        params=[query("action", {"type": "string", "maxLength": 40},
+                      "Exactly this action (`photo.delete`), or every action starting with it when it ends "
+                      "with a dot (`photo.`)"),
+                query("patient_id", ID, "Only entries about this patient's record"),
+                query("since", {"type": "string", "description": "2026-01-31 or 2026-01-31T09:30:00Z"},
+                      "Only entries at or after this ISO 8601 date (midnight UTC) or date-time (UTC when it "
+                      "has no offset)"),
+                query("page", INT, "1-based page"), query("per_page", INT, "1–100")],
+        description=(
+            "Who did what, when, from where: sign-ins, views and exports of records, refusals, and every "
+            "creation, change and deletion of the record (written in the transaction of the change). Only "
+            "entries of your own clinic. The total count is in the X-Total-Count header. 403 for any role but "
+            "clinic admin; 422 naming the field for a bad `since` or `patient_id`.\n\n"
+            "Changes to the record are recorded as: " + ", ".join(f"`{a}`" for a in change_actions()) + ". "
+            "Access events: `auth.sign_in`, `auth.sign_out`, `auth.token`, `auth.reauthenticate`, "
+            "`auth.two_factor_on`, `auth.two_factor_off`, `auth.two_factor_reset`, `auth.recovery_codes`, "
+            "`photo.view`, `photos.list`, `timeline.view`, `compare.view`, `review.view`, `export`, "
+            "`access.denied`."))},
 }
 
 

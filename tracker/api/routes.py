@@ -11,12 +11,13 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
 from tracker.api.contract import check_request
 from tracker.api.openapi import build_spec
+from tracker.api.schemas import audit_event_json
 from tracker.api.schemas import (
     adverse_event_json, area_json, assessment_json, consent_json, course_json, iso, patient_json, photo_json, session_json,
     timeline_json, user_json,
 )
 from tracker.auth import services as auth_services
-from tracker import audit
+from tracker import audit, audit_search
 from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
 from tracker.forms_common import form_from_json
@@ -508,3 +509,13 @@ def update_session(session_id: int) -> Any:
     form = form_from_json(session_form_class(course), payload)
     updated = outcome_services.update_session(api_user(), session, **form.session_fields())
     return jsonify(session_json(updated))
+
+
+@bp.get("/audit")
+def audit_trail() -> Any:
+    """The clinic's audit trail, newest first (clinic admins)."""
+    page = audit_search.trail(
+        api_user(), action=request.args.get("action", ""), patient_id=request.args.get("patient_id"),
+        since=request.args.get("since"), page=int_arg("page", 1),
+        per_page=int_arg("per_page", current_app.config["TRACKER_PAGE_SIZE"], maximum=100))
+    return listing([audit_event_json(event) for event in page.items], total=page.total)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from tracker.models import AuditEvent
 from tracker.models import (
     AdverseEvent, AlignmentStatus, Assessment, Consent, Patient, Photo, PhotoStatus, TreatmentArea, TreatmentCourse, TreatmentSession, User,
 )
@@ -121,3 +122,9 @@ def consent_json(consent: Consent) -> dict[str, Any]:
             "granted_at": iso(consent.granted_at), "withdrawn_at": iso(consent.withdrawn_at),
             "text_version": consent.text_version, "text_sha256": consent.text_sha256,
             "signature_name": consent.signature_name}
+
+
+def audit_event_json(event: AuditEvent) -> dict[str, Any]:
+    return {"id": event.id, "at": iso(event.at), "actor_id": event.actor_id, "actor_role": event.actor_role,
+            "action": event.action, "object_type": event.object_type, "object_id": event.object_id,
+            "patient_id": event.patient_id, "ip": event.ip, "outcome": event.outcome, "changes": event.changes or {}}

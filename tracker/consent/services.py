@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from tracker import audit
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.models import (
@@ -56,8 +55,6 @@ def publish_text(actor: User, scope: str, body: str) -> ConsentText:
                        version=(previous.version + 1) if previous else 1, created_by_id=actor.id)
     db.session.add(text)
     db.session.commit()
-    audit.record("consent_text.publish", object_type="consent_text", object_id=text.id,
-                 detail={"scope": scope, "version": text.version})
     return text
 
 
@@ -115,8 +112,6 @@ def grant(actor: User, request: GrantRequest, *, ip: str = "") -> Consent:
                       granted_by_id=actor.id, granted_ip=ip[:64])
     db.session.add(consent)
     db.session.commit()
-    audit.record("consent.grant", patient_id=consent.patient_id, object_type="consent", object_id=consent.id,
-                 detail={"scope": scope.value, "area_id": request.area_id, "version": text.version})
     return consent
 
 
@@ -127,17 +122,13 @@ def withdraw(actor: User, consent: Consent, *, ip: str = "") -> Consent:
     if consent.withdrawn_at is not None:
         return consent
     consent.withdrawn_at, consent.withdrawn_ip = utcnow(), ip[:64]
-    taken_down = []
     if consent.scope is ConsentScope.GALLERY:
         for item in db.session.scalars(sa.select(GalleryItem).where(
                 GalleryItem.patient_id == consent.patient_id,
                 GalleryItem.status.in_([GalleryStatus.PUBLISHED, GalleryStatus.AWAITING_PATIENT]))):
             if not has_consent(consent.patient_id, ConsentScope.GALLERY, item.area_id):
                 item.status, item.ended_at = GalleryStatus.WITHDRAWN, utcnow()
-                taken_down.append(item.id)
     db.session.commit()
-    audit.record("consent.withdraw", patient_id=consent.patient_id, object_type="consent", object_id=consent.id,
-                 detail={"scope": consent.scope.value, "area_id": consent.area_id, "gallery_items": taken_down})
     return consent
 
 

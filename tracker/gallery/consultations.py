@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from tracker import audit
 from tracker.auth.services import normalize_email
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
@@ -42,7 +41,6 @@ def submit(clinic: Clinic, data: RequestForm) -> ConsultationRequest:
         consent_to_contact=True)
     db.session.add(request)
     db.session.commit()
-    audit.record("consultation.submit", clinic_id=clinic.id, object_type="consultation", object_id=request.id)
     return request
 
 

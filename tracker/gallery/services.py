@@ -18,7 +18,6 @@ import numpy as np
 import sqlalchemy as sa
 from PIL import Image, ImageDraw, ImageFont
 
-from tracker import audit
 from tracker.consent.services import has_consent
 from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tracker.extensions import db
@@ -157,7 +156,6 @@ def propose(actor: User, proposal: Proposal) -> GalleryItem:
         for key in written:
             storage().delete(key)
         raise
-    audit.record("gallery.propose", patient_id=item.patient_id, object_type="gallery_item", object_id=item.id)
     return item
 
 
@@ -176,8 +174,6 @@ def decide(actor: User, item: GalleryItem, approve: bool) -> GalleryItem:
     else:
         item.status, item.ended_at = GalleryStatus.DECLINED, utcnow()
     db.session.commit()
-    audit.record("gallery.publish" if approve else "gallery.decline", patient_id=item.patient_id,
-                 object_type="gallery_item", object_id=item.id)
     return item
 
 
@@ -186,8 +182,6 @@ def unpublish(actor: User, item: GalleryItem) -> GalleryItem:
     if item.status in (GalleryStatus.PUBLISHED, GalleryStatus.AWAITING_PATIENT):
         item.status, item.ended_at = GalleryStatus.UNPUBLISHED, utcnow()
         db.session.commit()
-        audit.record("gallery.unpublish", patient_id=item.patient_id, object_type="gallery_item",
-                     object_id=item.id)
     return item
 
 

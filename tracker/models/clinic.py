@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.models.base import Base, utcnow
+from tracker.models.base import CHANGED, Audited, Base, utcnow
 
 
 DEFAULT_GUIDANCE = (
@@ -21,6 +21,9 @@ DEFAULT_GUIDANCE = (
 
 class Clinic(Base):
     __tablename__ = "clinics"
+    __audited__ = Audited("clinic", ignore=frozenset({"created_at"}),
+                          redact=frozenset({"description", "side_effect_guidance"}),
+                          when=(("require_staff_two_factor", CHANGED, "two_factor_policy"),))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.models.base import Base, str_enum, utcnow
+from tracker.models.base import CHANGED, SET, Audited, Base, str_enum, utcnow
 
 
 class ConsentScope(enum.StrEnum):
@@ -32,6 +32,8 @@ class ConsentScope(enum.StrEnum):
 class ConsentText(Base):
     __tablename__ = "consent_texts"
     __owner__ = "clinic"
+    __audited__ = Audited("consent_text", ignore=frozenset({"created_by_id", "created_at"}),
+                          redact=frozenset({"body"}), verbs=(("create", "publish"),))
     __table_args__ = (sa.UniqueConstraint("clinic_id", "scope", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +51,9 @@ class Consent(Base):
 
     __tablename__ = "consents"
     __owner__ = "patient"
+    __audited__ = Audited("consent", ignore=frozenset({"granted_by_id", "granted_at", "granted_ip", "withdrawn_ip"}),
+                          redact=frozenset({"signature_name"}), verbs=(("create", "grant"),),
+                          when=(("withdrawn_at", SET, "withdraw"),))
     __table_args__ = (
         sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
         sa.Index("ix_consents_patient_scope", "patient_id", "scope"),
@@ -84,6 +89,12 @@ class GalleryStatus(enum.StrEnum):
 class GalleryItem(Base):
     __tablename__ = "gallery_items"
     __owner__ = "patient"
+    __audited__ = Audited(
+        "gallery", object_type="gallery_item",
+        ignore=frozenset({"proposed_by_id", "proposed_at", "decided_at", "published_at", "ended_at"}),
+        verbs=(("create", "propose"),),
+        when=(("status", "published", "publish"), ("status", "declined", "decline"),
+              ("status", "unpublished", "unpublish"), ("status", "withdrawn", "withdraw")))
     __table_args__ = (
         sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
         sa.Index("ix_gallery_items_clinic_status", "clinic_id", "status"),
@@ -120,6 +131,9 @@ class RequestStatus(enum.StrEnum):
 class ConsultationRequest(Base):
     __tablename__ = "consultation_requests"
     __owner__ = "clinic"
+    __audited__ = Audited("consultation", ignore=frozenset({"created_at", "handled_by_id"}),
+                          redact=frozenset({"name", "email", "phone", "area_of_concern", "preferred_time", "message"}),
+                          verbs=(("create", "submit"),), when=(("status", CHANGED, "status"),))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"), index=True)
@@ -137,8 +151,9 @@ class ConsultationRequest(Base):
 
 
 class AuditEvent(Base):
-    """Who did what, to which object, when, from where, with what outcome. The app only ever inserts here
-    (database triggers refuse UPDATE and DELETE); no photo bytes, no passwords."""
+    """Who did what, to which object, when, from where, with what outcome, and for changes to the record which
+    fields changed. The app only ever inserts here (database triggers refuse UPDATE and DELETE); no photo bytes,
+    no passwords, no free text."""
 
     __tablename__ = "audit_events"
     __owner__ = "clinic"  # the clinic admin searches it; a patient reads their own through tracker.security
@@ -160,6 +175,9 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(160), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Changes to the record: {column: {"old": …, "new": …}} (only "new" on create, only "old" on delete);
+    # None for access events. Written by tracker.audit in the transaction of the change.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 # Append-only at the database level too: whatever code runs, an entry cannot be changed or removed.

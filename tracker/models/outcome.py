@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.models.base import Base, str_enum, utcnow
+from tracker.models.base import SET, Audited, Base, str_enum, utcnow
 
 
 class EventKind(enum.StrEnum):
@@ -54,6 +54,9 @@ class Decision(enum.StrEnum):
 class AdverseEvent(Base):
     __tablename__ = "adverse_events"
     __owner__ = "patient"
+    __audited__ = Audited("adverse_event", ignore=frozenset({"created_at", "reported_by_id"}),
+                          redact=frozenset({"description"}), verbs=(("create", "report"),),
+                          when=(("resolved_on", SET, "resolve"),))
     __table_args__ = (
         sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
         sa.CheckConstraint("resolved_on IS NULL OR resolved_on >= onset", name="resolved_after_onset"),
@@ -84,6 +87,7 @@ class AdverseEvent(Base):
 class CustomScale(Base):
     __tablename__ = "custom_scales"
     __owner__ = "clinic"
+    __audited__ = Audited("scale", ignore=frozenset({"created_at"}))
     __table_args__ = (
         sa.UniqueConstraint("clinic_id", "code"),
         sa.CheckConstraint("maximum > minimum", name="range_order"),
@@ -103,6 +107,7 @@ class CustomScale(Base):
 class Assessment(Base):
     __tablename__ = "assessments"
     __owner__ = "patient"
+    __audited__ = Audited("assessment", ignore=frozenset({"created_at", "rater_id"}), redact=frozenset({"note"}))
     __table_args__ = (
         sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
         sa.Index("ix_assessments_area_scale", "area_id", "scale", "assessed_on"),
@@ -126,6 +131,7 @@ class Roi(Base):
 
     __tablename__ = "rois"
     __owner__ = "patient"
+    __audited__ = Audited("region", ignore=frozenset({"drawn_by_id", "drawn_at"}))
     __table_args__ = (
         sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
         sa.UniqueConstraint("area_id", "view_key"),
@@ -162,6 +168,7 @@ class BlindedRating(Base):
 
     __tablename__ = "blinded_ratings"
     __owner__ = "clinic"
+    __audited__ = Audited("blinded_rating", ignore=frozenset({"rated_at", "rater_id"}))
     __table_args__ = (
         sa.UniqueConstraint("rater_id", "before_photo_id", "after_photo_id"),
         sa.CheckConstraint("gais BETWEEN 1 AND 5", name="gais_range"),
@@ -181,6 +188,7 @@ class BlindedRating(Base):
 class FollowUpDecision(Base):
     __tablename__ = "follow_up_decisions"
     __owner__ = "patient"
+    __audited__ = Audited("decision", ignore=frozenset({"created_at", "practitioner_id"}), redact=frozenset({"note"}))
     __table_args__ = (
         sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
     )

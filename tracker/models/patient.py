@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base, str_enum, utcnow
+from tracker.models.base import Audited, Base, str_enum, utcnow
 from tracker.models.vocab import FITZPATRICK_LABELS, BodyRegion, Modality, View
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 class Patient(Base):
     __tablename__ = "patients"
     __owner__ = "patient"
+    __audited__ = Audited("patient", ignore=frozenset({"created_at", "created_by_id"}),
+                          redact=frozenset({"full_name", "email", "date_of_birth", "external_ref"}))
     __table_args__ = (
         sa.UniqueConstraint("clinic_id", "email"),
         sa.CheckConstraint("fitzpatrick BETWEEN 1 AND 6", name="fitzpatrick_range"),
@@ -53,6 +55,7 @@ class Patient(Base):
 class TreatmentArea(Base):
     __tablename__ = "treatment_areas"
     __owner__ = "patient"
+    __audited__ = Audited("area", ignore=frozenset({"created_at"}))
     __table_args__ = (
         sa.UniqueConstraint("patient_id", "name"),
         sa.UniqueConstraint("id", "patient_id"),  # target of composite foreign keys
@@ -76,6 +79,7 @@ class TreatmentArea(Base):
 class TreatmentCourse(Base):
     __tablename__ = "treatment_courses"
     __owner__ = "patient"
+    __audited__ = Audited("course", ignore=frozenset({"created_at", "created_by_id"}), redact=frozenset({"notes"}))
     __table_args__ = (
         sa.UniqueConstraint("id", "patient_id"),
         sa.CheckConstraint("planned_sessions BETWEEN 1 AND 20", name="planned_sessions_range"),
@@ -106,6 +110,8 @@ class CourseArea(Base):
     """Which areas a course treats. ``patient_id`` ties both ends to the same patient."""
 
     __tablename__ = "course_areas"
+    __audited__ = Audited("course", ignore=frozenset({"course_id", "patient_id"}), part_of="course_id",
+                          part_key="area_id", part_name="areas")
     __table_args__ = (
         sa.ForeignKeyConstraint(
             ["course_id", "patient_id"], ["treatment_courses.id", "treatment_courses.patient_id"],

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base, str_enum, utcnow
+from tracker.models.base import CLEARED, SET, Audited, Base, str_enum, utcnow
 from tracker.models.patient import TreatmentArea
 from tracker.models.vocab import View
 
@@ -44,6 +44,17 @@ def new_storage_id() -> str:
 class Photo(Base):
     __tablename__ = "photos"
     __owner__ = "patient"
+    # Recorded: what the person chose (area, date, view, note) and which original was accepted (format, size,
+    # SHA-256). Left out: processing and alignment, which the system redoes at will.
+    __audited__ = Audited(
+        "photo", redact=frozenset({"note", "client_filename"}),
+        ignore=frozenset({"storage_id", "status", "failure_reason", "attempts", "width", "height", "idempotency_key",
+                          "display_width", "display_height", "display_sha256", "thumb_sha256", "source_profile",
+                          "blur", "clipped_highlights", "clipped_shadows", "quality_warnings", "alignment",
+                          "aligned_to_id", "alignment_matrix", "alignment_reason", "alignment_inliers",
+                          "alignment_method", "aligned_sha256", "adjusted_sha256", "uploaded_by_id", "created_at",
+                          "processed_at"}),
+        when=(("deleted_at", SET, "delete"), ("deleted_at", CLEARED, "restore")), verbs=(("delete", "purge"),))
     __table_args__ = (
         sa.ForeignKeyConstraint(["area_id", "patient_id"], ["treatment_areas.id", "treatment_areas.patient_id"]),
         # The same bytes twice in one area is a duplicate (deleted photos excepted).
@@ -122,6 +133,8 @@ class ViewBaseline(Base):
 
     __tablename__ = "view_baselines"
     __owner__ = "patient"
+    __audited__ = Audited("baseline", ignore=frozenset({"chosen_by_id", "chosen_at"}),
+                          verbs=(("create", "pin"), ("update", "pin"), ("delete", "unpin")))
     __table_args__ = (sa.UniqueConstraint("area_id", "view_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

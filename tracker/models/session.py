@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import enum
 
-from tracker.models.base import Base, str_enum, utcnow
+from tracker.models.base import Audited, Base, str_enum, utcnow
 from tracker.models.patient import TreatmentArea, TreatmentCourse
 from tracker.models.vocab import Modality
 
@@ -36,6 +36,7 @@ class Anaesthesia(enum.StrEnum):
 class TreatmentSession(Base):
     __tablename__ = "treatment_sessions"
     __owner__ = "patient"
+    __audited__ = Audited("session", ignore=frozenset({"created_at"}), redact=frozenset({"notes"}))
     __table_args__ = (
         sa.ForeignKeyConstraint(["course_id", "patient_id"], ["treatment_courses.id", "treatment_courses.patient_id"]),
         sa.UniqueConstraint("course_id", "number"),
@@ -78,6 +79,8 @@ class SessionArea(Base):
     """An area treated in a session, with the volume injected there (stem-cell sessions)."""
 
     __tablename__ = "session_areas"
+    __audited__ = Audited("session", ignore=frozenset({"session_id", "patient_id"}), part_of="session_id",
+                          part_key="area_id", part_name="areas")
     __table_args__ = (
         sa.ForeignKeyConstraint(["session_id", "patient_id"], ["treatment_sessions.id", "treatment_sessions.patient_id"],
                                 ondelete="CASCADE"),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.models.base import Base, str_enum, utcnow
+from tracker.models.base import CHANGED, SET, Audited, Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from tracker.models.clinic import Clinic
@@ -37,6 +37,12 @@ class Role(enum.StrEnum):
 class User(Base):
     __tablename__ = "users"
     __owner__ = "clinic"
+    # Two-step sign-in state is recorded by its own events (auth.two_factor_*), never its secret.
+    __audited__ = Audited(
+        "user", redact=frozenset({"email", "name"}), secret=frozenset({"password_hash"}),
+        ignore=frozenset({"created_at", "password_changed_at", "totp_secret", "totp_enabled_at", "totp_last_step"}),
+        when=(("role", CHANGED, "role_change"), ("active", True, "enable"), ("active", False, "disable"),
+              ("password_hash", CHANGED, "password_change")))
     __table_args__ = (
         # A patient account is exactly one patient record; staff have none.
         sa.CheckConstraint("(role = 'patient') = (patient_id IS NOT NULL)", name="patient_link"),
@@ -151,6 +157,9 @@ class Invitation(Base):
 
     __tablename__ = "invitations"
     __owner__ = "clinic"
+    __audited__ = Audited("invitation", ignore=frozenset({"token_hash", "created_by_id", "created_at", "expires_at"}),
+                          redact=frozenset({"email", "name"}),
+                          when=(("revoked_at", SET, "revoke"), ("accepted_at", SET, "accept")))
     __table_args__ = (sa.CheckConstraint("(role = 'patient') = (patient_id IS NOT NULL)", name="patient_link"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -412,7 +412,8 @@ def delete_photo(actor: User, photo: Photo) -> None:
     authorize(actor, "photos.upload")
     if photo.deleted_at is None:
         photo.deleted_at = utcnow()
-        db.session.execute(sa.delete(ViewBaseline).where(ViewBaseline.photo_id == photo.id))
+        for pin in db.session.scalars(sa.select(ViewBaseline).where(ViewBaseline.photo_id == photo.id)):
+            db.session.delete(pin)  # through the ORM, so the audit trail records the unpinning
         db.session.commit()
         if photo.is_ready:
             realign(photo.area_id, photo.view_key)  # it may have been the baseline
