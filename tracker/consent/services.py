@@ -2,7 +2,8 @@
 
 A patient grants a scope by reading the exact current text, ticking, and typing their full name; the grant keeps
 the text's version and SHA-256, the time and the address. Staff can never grant on a patient's behalf. Withdrawing
-gallery consent takes every gallery item that depended on it off the public gallery in the same transaction.
+gallery consent takes every gallery item that depended on it off the public gallery in the same transaction,
+and then (after the commit) deletes their rendered images; the original photos stay, under care consent.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tracker.models import (
 )
 from tracker.models.user import Role
 from tracker.security import authorize, scoped
+from tracker.storage import delete_quietly
+from tracker.storage.factory import storage
 
 # Markdown without raw HTML: a consent text can never carry script or markup of its own.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
@@ -127,17 +130,22 @@ def withdraw(actor: User, consent: Consent, *, ip: str = "") -> Consent:
     if consent.withdrawn_at is not None:
         return consent
     consent.withdrawn_at, consent.withdrawn_ip = utcnow(), ip[:64]
-    taken_down = []
+    taken_down: list[GalleryItem] = []
     if consent.scope is ConsentScope.GALLERY:
         for item in db.session.scalars(sa.select(GalleryItem).where(
                 GalleryItem.patient_id == consent.patient_id,
                 GalleryItem.status.in_([GalleryStatus.PUBLISHED, GalleryStatus.AWAITING_PATIENT]))):
             if not has_consent(consent.patient_id, ConsentScope.GALLERY, item.area_id):
                 item.status, item.ended_at = GalleryStatus.WITHDRAWN, utcnow()
-                taken_down.append(item.id)
+                taken_down.append(item)
+    keys = [key for item in taken_down for key in item.image_keys()]
     db.session.commit()
     audit.record("consent.withdraw", patient_id=consent.patient_id, object_type="consent", object_id=consent.id,
-                 detail={"scope": consent.scope.value, "area_id": consent.area_id, "gallery_items": taken_down})
+                 detail={"scope": consent.scope.value, "area_id": consent.area_id,
+                         "gallery_items": [item.id for item in taken_down]})
+    # Only once the withdrawal is committed (a rolled-back one keeps its images); a failed delete never undoes
+    # it: nothing serves an item that is not live, and purge-orphans removes what is left.
+    delete_quietly(storage(), keys)
     return consent
 
 

@@ -90,13 +90,13 @@ def unpublish(item_id: int) -> Any:
 
 @bp.get("/items/<int:item_id>/<side>.jpg")
 def preview(item_id: int, side: str) -> Any:
-    from tracker.photos.serving import image_response
+    from tracker.photos.serving import conditional_image
     from tracker.photos.services import PhotoBytes
 
     item = load(GalleryItem, item_id, current_user)
-    data = services.private_image(item, side)
-    return image_response(PhotoBytes(data, "image/jpeg", f"{item.public_id}-{side}", f"gallery-{side}.jpg"),
-                          attachment=False)
+    etag, filename = services.preview_etag(item, side), f"gallery-{side}.jpg"
+    return conditional_image(etag, filename, lambda: PhotoBytes(services.private_image(item, side), "image/jpeg",
+                                                                 etag, filename), attachment=False)
 
 
 @bp.get("/inbox")

@@ -27,17 +27,19 @@ from tracker.models import (
     AlignmentStatus, Clinic, Consent, ConsentScope, CourseArea, GalleryItem, GalleryStatus, Photo, Role, TreatmentArea,
     TreatmentCourse, TreatmentSession, User, utcnow,
 )
+from tracker.models.consent import GALLERY_SIDES
 from tracker.security import authorize, scoped
+from tracker.storage import ObjectMissing, delete_quietly
 from tracker.storage.factory import storage
 
-SIDES = ("before", "after")
+SIDES = GALLERY_SIDES
 PIXEL_BLOCK = 24
 MAX_BLUR_RECTS = 12
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 
 
 def _key(item: GalleryItem, side: str) -> str:
-    return f"gallery/{item.public_id}/{side}.jpg"
+    return item.image_key(side)
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ def decide(actor: User, item: GalleryItem, approve: bool) -> GalleryItem:
     db.session.commit()
     audit.record("gallery.publish" if approve else "gallery.decline", patient_id=item.patient_id,
                  object_type="gallery_item", object_id=item.id)
+    if not approve:
+        delete_quietly(storage(), item.image_keys())  # declined is final: the rendered images go (after the commit)
     return item
 
 
@@ -188,6 +192,7 @@ def unpublish(actor: User, item: GalleryItem) -> GalleryItem:
         db.session.commit()
         audit.record("gallery.unpublish", patient_id=item.patient_id, object_type="gallery_item",
                      object_id=item.id)
+        delete_quietly(storage(), item.image_keys())  # taking down is final: the rendered images go
     return item
 
 
@@ -200,10 +205,25 @@ def patient_items(actor: User) -> list[GalleryItem]:
                                    .order_by(GalleryItem.proposed_at.desc())))
 
 
-def private_image(item: GalleryItem, side: str) -> bytes:
-    if side not in SIDES:
+def preview_etag(item: GalleryItem, side: str) -> str:
+    """The ETag of a preview, from the row (rendered images never change: a new proposal is a new item).
+    An item that is no longer live (withdrawn, declined, taken down) has no images: 404 for everyone."""
+    if side not in SIDES or not item.status.is_live:
         raise NotFound()
-    return storage().get(_key(item, side))
+    return f"{item.public_id}-{side}"
+
+
+def private_image(item: GalleryItem, side: str) -> bytes:
+    """A preview for the patient and their clinic's staff (the caller loaded the item through security)."""
+    preview_etag(item, side)
+    return _read(_key(item, side))
+
+
+def _read(key: str) -> bytes:
+    try:
+        return storage().get(key)
+    except ObjectMissing:
+        raise NotFound() from None
 
 
 # --- public ---------------------------------------------------------------------------------------
@@ -239,5 +259,5 @@ def public_image(clinic: Clinic, public_id: str, side: str) -> bytes:
     item = db.session.scalars(_published(clinic).where(GalleryItem.public_id == public_id[:32])).first()
     if item is None:
         raise NotFound()
-    return storage().get(_key(item, side))
+    return _read(_key(item, side))
 
