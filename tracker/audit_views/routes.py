@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import render_template, request
 from flask_login import current_user, login_required
 
 from tracker import audit_search
 from tracker.audit_views import bp
-from tracker.models import Role
 from tracker.security import require
 from tracker.web import int_arg
 
@@ -41,7 +40,6 @@ def search() -> Any:
 
 
 @bp.get("/me")
+@require("audit.own_access")
 def my_access() -> Any:
-    if current_user.role is not Role.PATIENT:
-        abort(403)
     return render_template("audit/me.html", events=audit_search.my_record_access(current_user))

@@ -51,7 +51,8 @@ def propose(area_id: int) -> Any:
             item = services.propose(current_user, services.Proposal(
                 before_id=form.before_id.data, after_id=form.after_id.data,
                 crop=_rectangle(form.crop.data) if form.crop.data else None,
-                blur=tuple(_rectangle(line) for line in (form.blur.data or "").splitlines() if line.strip())))
+                blur=tuple(_rectangle(line) for line in (form.blur.data or "").splitlines() if line.strip()),
+                area_id=area.id))
         except DomainError as exc:
             form_errors(form, exc)
             flash(exc.message, "error")
@@ -65,6 +66,7 @@ def propose(area_id: int) -> Any:
 
 
 @bp.post("/items/<int:item_id>/decide")
+@require("gallery.approve")
 def decide(item_id: int) -> Any:
     item = load(GalleryItem, item_id, current_user)
     approve = request.form.get("approve") == "1"

@@ -20,11 +20,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from tracker import audit
 from tracker.consent.services import has_consent
-from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.imaging.normalize import encode_jpeg
 from tracker.models import (
-    AlignmentStatus, Clinic, Consent, ConsentScope, CourseArea, GalleryItem, GalleryStatus, Photo, Role, TreatmentArea,
+    AlignmentStatus, Clinic, Consent, ConsentScope, CourseArea, GalleryItem, GalleryStatus, Photo, TreatmentArea,
     TreatmentCourse, TreatmentSession, User, utcnow,
 )
 from tracker.models.consent import GALLERY_SIDES
@@ -48,6 +48,7 @@ class Proposal:
     after_id: int
     crop: tuple[float, float, float, float] | None = None
     blur: tuple[tuple[float, float, float, float], ...] = ()
+    area_id: int | None = None  # the area in the URL: both photos must be of it
 
 
 def _ordinal(n: int) -> str:
@@ -130,7 +131,7 @@ def propose(actor: User, proposal: Proposal) -> GalleryItem:
     photos = {p.id: p for p in db.session.scalars(scoped(Photo, actor).where(
         Photo.id.in_([proposal.before_id, proposal.after_id]), Photo.deleted_at.is_(None)))}
     before, after = photos.get(proposal.before_id), photos.get(proposal.after_id)
-    if before is None or after is None:
+    if before is None or after is None or (proposal.area_id is not None and before.area_id != proposal.area_id):
         raise NotFound("Those photos are not available.")
     _check_pair(before, after)
     if len(proposal.blur) > MAX_BLUR_RECTS:
@@ -165,8 +166,7 @@ def propose(actor: User, proposal: Proposal) -> GalleryItem:
 
 def decide(actor: User, item: GalleryItem, approve: bool) -> GalleryItem:
     """The patient's decision on a proposal. Approval publishes (if consent still stands, checked here)."""
-    if actor.role is not Role.PATIENT or actor.patient_id != item.patient_id:
-        raise Forbidden("Only the patient decides what of theirs is published.")
+    authorize(actor, "gallery.approve", item)
     if item.status is not GalleryStatus.AWAITING_PATIENT:
         raise Conflict("This proposal has already been decided.")
     item.decided_at = utcnow()
