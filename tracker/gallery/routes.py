@@ -11,8 +11,8 @@ from tracker.auth.sessions import ask_reauth, is_fresh
 from tracker.errors import DomainError, ValidationFailed
 from tracker.gallery import bp, consultations, services
 from tracker.gallery.forms import ProposalForm
-from tracker.models import ConsultationRequest, GalleryItem, Role, TreatmentArea
-from tracker.security import load, require
+from tracker.models import ConsultationRequest, GalleryItem, TreatmentArea
+from tracker.security import can, load, require
 from tracker.web import form_errors
 
 
@@ -35,7 +35,7 @@ def _rectangle(text: str) -> tuple[float, float, float, float]:
 
 @bp.get("/")
 def index() -> Any:
-    if current_user.role is Role.PATIENT:
+    if can(current_user, "gallery.approve"):  # the patient's page: proposals of theirs to decide on
         return render_template("gallery/mine.html", items=services.patient_items(current_user))
     return render_template("gallery/index.html", items=services.clinic_items(current_user))
 
