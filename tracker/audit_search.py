@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tracker.audit import ACCESS_ACTIONS
 from tracker.errors import ValidationFailed
 from tracker.extensions import db
-from tracker.models import AuditEvent, Role, User
+from tracker.models import AuditEvent, User
 from tracker.patients.services import Page
 from tracker.security import authorize, scoped
 
@@ -41,8 +41,7 @@ def search(actor: User, *, action: str = "", actor_email: str = "", patient_id: 
 
 def my_record_access(actor: User) -> list[tuple[AuditEvent, User | None]]:
     """Who looked at this patient's photos and record, and when (their own views left out)."""
-    if actor.role is not Role.PATIENT or actor.patient_id is None:
-        return []
+    authorize(actor, "audit.own_access")
     stmt = (sa.select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
             .where(AuditEvent.patient_id == actor.patient_id, AuditEvent.action.in_(ACCESS_ACTIONS),
                    sa.or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != actor.id))

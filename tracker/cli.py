@@ -58,7 +58,8 @@ def register_cli(app: Flask) -> None:
 @click.option("--grace-minutes", default=60, show_default=True,
               help="Leave objects younger than this alone (uploads still in flight).")
 def purge_orphans_command(dry_run: bool, grace_minutes: int) -> None:
-    """Find stored objects without rows and rows without objects; report them and clean up."""
+    """Find stored objects without rows and rows without objects, images of gallery items no longer public and
+    empty folders; report them and clean up."""
     from datetime import timedelta
 
     from tracker.photos.maintenance import purge_orphans
@@ -73,6 +74,10 @@ def purge_orphans_command(dry_run: bool, grace_minutes: int) -> None:
                f"{'' if dry_run else ' (marked failed; restore from backup)'} {report.rows_without_original or ''}")
     click.echo(f"photos missing derivatives: {len(report.rows_missing_derivatives)}"
                f"{'' if dry_run else ' (re-processed)'}")
+    click.echo(f"gallery images of items no longer public: {len(report.gallery_images_not_live)} ({verb})")
+    for key in report.gallery_images_not_live:
+        click.echo(f"  {key}")
+    click.echo(f"empty folders: {len(report.empty_folders)} ({verb})")
     click.echo("clean" if report.clean else ("issues found" if dry_run else "repaired"))
 
 

@@ -8,8 +8,10 @@ Two questions, always in this order:
 2. *Capability* — may this role perform this function (``authorize(user, "patients.create")``)? A role that
    lacks it gets 403.
 
-Views and the API never filter by clinic or patient themselves: they call ``load``/``scoped``/``authorize``.
-Models declare ``__owner__`` ("patient" or "clinic") so new object kinds join the same scheme.
+Views and the API never filter by clinic or patient themselves, nor compare roles: they call
+``load``/``load_child``/``scoped``/``authorize``/``@require`` (``can`` where a page only chooses what to show).
+Capability is decided before any object is looked up, so a role that lacks a function learns nothing about which
+ids exist. Models declare ``__owner__`` ("patient" or "clinic") so new object kinds join the same scheme.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ M = TypeVar("M")
 F = TypeVar("F", bound=Callable[..., Any])
 
 STAFF = frozenset({Role.PRACTITIONER, Role.CLINIC_ADMIN})
+PATIENT = frozenset({Role.PATIENT})
 EVERYONE = frozenset(Role)
 
 # Function-level permissions. Object-level visibility is handled by ``scoped``.
@@ -53,9 +56,22 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "clinic.settings": frozenset({Role.CLINIC_ADMIN}),
     "exports.clinic": frozenset({Role.CLINIC_ADMIN}),
     "exports.patient": EVERYONE,        # patients may take their own records with them
-    "gallery.propose": STAFF,
+    "gallery.propose": STAFF,           # propose, take down
+    "gallery.approve": PATIENT,         # publishing photos of one's body is the patient's decision alone
     "consultations.manage": STAFF,
+    "consent.own": PATIENT,             # one's own consent page and list
+    "consent.grant": PATIENT,           # staff can never consent on a patient's behalf
+    "consent.withdraw": PATIENT,
+    "consent.review": STAFF,            # staff's read-only view of a patient's consents
     "audit.search": frozenset({Role.CLINIC_ADMIN}),
+    "audit.own_access": PATIENT,        # "who looked at my record"
+}
+
+# What a refused role is told, where a generic "no permission" would leave them guessing.
+REFUSALS: dict[str, str] = {
+    "consent.grant": "Only the patient can give consent. Staff can never consent on a patient's behalf.",
+    "consent.withdraw": "Only the patient can withdraw their consent.",
+    "gallery.approve": "Only the patient decides what of theirs is published.",
 }
 
 
@@ -63,9 +79,27 @@ def can(user: User, permission: str) -> bool:
     return user.role in PERMISSIONS[permission]
 
 
-def authorize(user: User, permission: str) -> None:
+def authorize(user: User, permission: str, obj: Any = None) -> None:
+    """403 unless the user's role has ``permission``; with ``obj``, also 404 unless it is within their scope
+    (for services handed an object: the same answer as if it had been looked up through ``load``)."""
     if not can(user, permission):
-        raise Forbidden()
+        raise Forbidden(REFUSALS.get(permission, "You do not have permission to do that."))
+    if obj is not None and not in_scope(obj, user):
+        raise NotFound()
+
+
+def in_scope(obj: Any, user: User) -> bool:
+    """Whether ``scoped(type(obj), user)`` holds this row: the same rule, for an object already loaded."""
+    owner = getattr(type(obj), "__owner__", None)
+    if owner == "patient":
+        patient_id = obj.id if isinstance(obj, Patient) else obj.patient_id
+        if user.role is Role.PATIENT:
+            return patient_id is not None and patient_id == user.patient_id
+        clinic_id = db.session.scalar(sa.select(Patient.clinic_id).where(Patient.id == patient_id))
+        return clinic_id is not None and clinic_id == user.clinic_id
+    if owner == "clinic":
+        return user.is_staff and obj.clinic_id == user.clinic_id
+    raise TypeError(f"{type(obj).__name__} declares no __owner__; access to it cannot be decided")
 
 
 def require(permission: str) -> Callable[[F], F]:

@@ -132,3 +132,55 @@ def test_purge_deleted_removes_old_tombstones_only(app, client, world):
     with app.app_context():
         assert db.session.get(Photo, old["id"]) is None and db.session.get(Photo, recent["id"]) is not None
     assert len(keys(app)) == 3
+
+
+def _photo_folders(app) -> set[str]:
+    from pathlib import Path
+
+    folder = Path(app.config["TRACKER_UPLOAD_DIR"]) / "photos"
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+def _storage_ids(app) -> set[str]:
+    with app.app_context():
+        return set(db.session.scalars(sa.select(Photo.storage_id)))
+
+
+@pytest.mark.parametrize("failure", ["database error", "disk full", "duplicate race", "duplicate", "quota",
+                                     "not an image"])
+def test_a_failed_or_refused_upload_leaves_no_folder_behind(app, world, failure, monkeypatch):
+    """Whatever stops an upload — before or after its original was written — no empty folder stays under
+    uploads/photos/: exactly the saved photos have one."""
+    import os
+
+    from sqlalchemy.exc import OperationalError
+
+    from tracker.photos import services
+
+    client = app.test_client()
+    headers = api_token(client, world["prac_x"].email)
+    area = world["a"].area_id
+    first = upload(client, area, fixture_bytes("orientation/Portrait_1.jpg"), headers=headers, taken_on="2026-01-01")
+    assert first.status_code == 201
+    data = fixture_bytes("color/P1133897_sRGB.jpg")
+    if failure == "quota":
+        app.config["TRACKER_PATIENT_QUOTA_BYTES"] = len(fixture_bytes("orientation/Portrait_1.jpg")) + len(data) - 1
+    expected = {"database error": 503, "disk full": 503, "duplicate race": 409, "duplicate": 409, "quota": 413,
+                "not an image": 415}[failure]
+    if failure == "database error":
+        monkeypatch.setattr(db.session, "commit",
+                            lambda: (_ for _ in ()).throw(OperationalError("COMMIT", {}, Exception("locked"))))
+    elif failure == "disk full":
+        monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    elif failure in ("duplicate race", "duplicate"):
+        data = fixture_bytes("orientation/Portrait_1.jpg")
+        if failure == "duplicate race":  # the other request commits between our check and our commit
+            real, calls = services.find_duplicate, []
+            monkeypatch.setattr(services, "find_duplicate",
+                                lambda *a: None if not calls.append(1) and len(calls) == 1 else real(*a))
+    elif failure == "not an image":
+        data = b"%PDF-1.7 not a photo" * 100
+    response = upload(client, area, data, headers=headers, taken_on="2026-01-02")
+    monkeypatch.undo()
+    assert response.status_code == expected, response.get_json()
+    assert _photo_folders(app) == _storage_ids(app) and len(_storage_ids(app)) == 1

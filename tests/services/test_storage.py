@@ -89,3 +89,61 @@ def test_local_disk_full_raises_storage_error_and_cleans_up(tmp_path, monkeypatc
         store.put("photos/x2/original", b"data")
     monkeypatch.undo()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_local_delete_removes_the_folders_it_leaves_empty_but_never_the_root(tmp_path):
+    root = tmp_path / "uploads"
+    store = LocalStorage(root)
+    store.put("photos/aa11/original", b"one")
+    store.put("photos/aa11/display.jpg", b"two")
+    store.put("photos/bb22/original", b"three")
+    store.delete("photos/aa11/original")
+    assert (root / "photos/aa11").is_dir(), "still holds display.jpg"
+    store.delete("photos/aa11/display.jpg")
+    assert not (root / "photos/aa11").exists() and (root / "photos/bb22/original").is_file()
+    store.delete("photos/bb22/original")
+    assert root.is_dir() and list(root.iterdir()) == [], "every folder below the root went; the root stays"
+    store.delete("photos/never/original")  # deleting what is not there is still fine
+    assert root.is_dir()
+
+
+def test_local_put_survives_its_folder_being_removed_by_a_concurrent_delete(tmp_path, monkeypatch):
+    """A delete may find the folder empty in the instant between a put's mkdir and its temp file, and remove it:
+    the put makes the folder again instead of failing."""
+    import tracker.storage.local as local
+
+    store = LocalStorage(tmp_path)
+    real = local.write_atomic
+    calls = []
+
+    def racing(path, data):
+        calls.append(path)
+        if len(calls) == 1:
+            path.parent.rmdir()  # the concurrent delete's clean-up wins the race once
+        real(path, data)
+
+    monkeypatch.setattr(local, "write_atomic", racing)
+    store.put("photos/cc33/original", b"data")
+    assert store.get("photos/cc33/original") == b"data" and len(calls) == 2
+
+
+def test_local_sweep_of_empty_folders_spares_fresh_ones_and_the_root(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    root = tmp_path / "uploads"
+    store = LocalStorage(root)
+    store.put("photos/live/original", b"x")
+    old = datetime.now(UTC) - timedelta(hours=2)
+    for folder in ("photos/left1", "photos/left2", "gallery/abc", "gallery"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for folder in ("photos/left1", "photos/left2", "gallery/abc", "gallery"):
+        os.utime(root / folder, (old.timestamp(), old.timestamp()))
+    (root / "photos/fresh").mkdir()  # an upload in flight may have just made it
+    cutoff = datetime.now(UTC) - timedelta(hours=1)
+    assert sorted(store.remove_empty_folders(older_than=cutoff, dry_run=True)) == [
+        "gallery/abc", "photos/left1", "photos/left2"]
+    assert (root / "photos/left1").is_dir()
+    assert sorted(store.remove_empty_folders(older_than=cutoff)) == [
+        "gallery", "gallery/abc", "photos/left1", "photos/left2"]
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
+        "photos", "photos/fresh", "photos/live", "photos/live/original"]

@@ -205,7 +205,7 @@ def test_patient_declines_and_nothing_is_published(app, client, world, staff, pa
                                                                 "after_id": after.get_json()["id"]})
     with app.app_context():
         item = db.session.scalars(sa.select(GalleryItem)).one()
-    assert client.post(f"/gallery/items/{item.id}/decide", data={"approve": "1"}).status_code == 302
+    assert client.post(f"/gallery/items/{item.id}/decide", data={"approve": "1"}).status_code == 403
     with app.app_context():
         assert db.session.get(GalleryItem, item.id).status.value == "awaiting_patient", "staff cannot approve"
     owner = app.test_client()

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g, request
 
+from tracker.api.contract import check_body
 from tracker.auth.services import user_for_api_token
 from tracker.errors import DomainError, Unauthorized, UnsupportedMediaType
 from tracker.models import User
@@ -42,4 +43,5 @@ def json_body() -> Any:
     payload = request.get_json(silent=True)
     if payload is None:
         raise DomainError("The request body is not valid JSON.")
+    check_body(payload)  # the operation's schema in the OpenAPI document (tracker/api/contract.py)
     return payload

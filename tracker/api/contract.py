@@ -1,5 +1,6 @@
-"""The OpenAPI document is the contract of the API's input: before a view runs, its query parameters and JSON body
-are checked against the operation's entry in ``tracker.api.openapi``, so what the document promises about types,
+"""The OpenAPI document is the contract of the API's input: query parameters (before the view runs) and JSON bodies
+(when the view reads its body, after its permission check) are checked against the operation's entry in
+``tracker.api.openapi``, so what the document promises about types,
 ranges, formats, enums and required fields is exactly what is enforced, in one place, for every endpoint.
 
 The views still validate through the same WTForms forms as the HTML pages (rules about meaning: a date not in the
@@ -56,11 +57,16 @@ def _operations() -> dict[tuple[str, str], Operation]:
     return operations
 
 
-def check_request() -> None:
-    """before_request of the API blueprint (after authentication): refuse input the document does not allow."""
+def _operation() -> Operation | None:
     if request.url_rule is None:
-        return
-    operation = _operations().get((openapi_path(request.url_rule.rule), request.method))
+        return None
+    return _operations().get((openapi_path(request.url_rule.rule), request.method))
+
+
+def check_query() -> None:
+    """before_request of the API blueprint (after authentication): refuse query parameters the document does not
+    allow (each named once, of its type, within its range or enum)."""
+    operation = _operation()
     if operation is None:
         return
     fields: dict[str, str] = {}
@@ -71,18 +77,28 @@ def check_request() -> None:
         if len(values) > 1:
             fields[name] = "Give this parameter once."
             continue
-        value = _from_query(values[0], schema)
-        error = next(iter(validator.iter_errors(value)), None)
+        error = next(iter(validator.iter_errors(_from_query(values[0], schema))), None)
         if error is not None:
             fields[name] = _message(error)
-    if operation.body is not None and request.is_json:
-        payload = request.get_json(silent=True)
-        if payload is not None:
-            for error in sorted(operation.body.iter_errors(payload), key=lambda e: list(e.absolute_path)):
-                fields.setdefault(_field(error), _message(error))
+    _refuse(fields)
+
+
+def check_body(payload: Any) -> None:
+    """Refuse a JSON body the operation's request schema does not allow. Called when a view reads its body
+    (``tracker.api.auth.json_body``), so a role that may not call the function at all is told 403 first."""
+    operation = _operation()
+    if operation is None or operation.body is None:
+        return
+    fields: dict[str, str] = {}
+    for error in sorted(operation.body.iter_errors(payload), key=lambda e: list(e.absolute_path)):
+        fields.setdefault(_field(error), _message(error))
+    _refuse(fields)
+
+
+def _refuse(fields: dict[str, str]) -> None:
     if fields:
-        first = next(iter(fields.items()))
-        raise ValidationFailed(f"{first[0]}: {first[1]}" if first[0] else first[1], fields=fields)
+        name, message = next(iter(fields.items()))
+        raise ValidationFailed(f"{name}: {message}" if name else message, fields=fields)
 
 
 def _from_query(raw: str, schema: dict[str, Any]) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from tracker.api.auth import api_user, authenticate_request, bearer_token, json_body
-from tracker.api.contract import check_request
+from tracker.api.contract import check_query
 from tracker.api.openapi import build_spec
 from tracker.api.schemas import audit_event_json
 from tracker.api.schemas import (
@@ -36,14 +36,14 @@ from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.photos import services as photo_services
 from tracker.photos.forms import PhotoPatchForm, UploadForm
 from tracker.photos.serving import serve_photo
-from tracker.security import authorize, load, scoped
+from tracker.security import authorize, can, load, load_child, scoped
 from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens only, never the session cookie (tracker/api/__init__.py)
 bp.before_request(authenticate_request)
-bp.before_request(check_request)  # after authentication: a stranger learns nothing from a 422
+bp.before_request(check_query)  # after authentication: a stranger learns nothing from a 422
 
 
 def created(body: dict[str, Any], location: str) -> Response:
@@ -294,12 +294,13 @@ def create_session(patient_id: int) -> Any:
 
 
 def _course_of(patient: Patient, course_id: Any) -> TreatmentCourse:
-    if not isinstance(course_id, int):
+    if not isinstance(course_id, int) or isinstance(course_id, bool):
         raise ValidationFailed("course_id is required.", fields={"course_id": "Required."})
-    course = db.session.get(TreatmentCourse, course_id)
-    if course is None or course.patient_id != patient.id:
-        raise ValidationFailed("Choose one of this patient's courses.", fields={"course_id": "Not this patient's."})
-    return course
+    try:
+        return load_child(TreatmentCourse, course_id, api_user(), patient_id=patient.id)
+    except NotFound:  # another patient's, another clinic's or no course: one answer, naming the field
+        raise ValidationFailed("Choose one of this patient's courses.",
+                               fields={"course_id": "Not this patient's."}) from None
 
 
 @bp.get("/patients/<int:patient_id>/adverse-events")
@@ -413,14 +414,15 @@ def area_metrics(area_id: int) -> Any:
 @bp.get("/me/consents")
 def my_consents() -> Any:
     user = api_user()
-    if user.patient_id is None:
-        return listing([])
+    if not can(user, "consent.own"):
+        return listing([])  # staff have no consents of their own (an empty list, as documented)
     patient = load(Patient, user.patient_id, user)
     return listing([consent_json(c) for c in consent_services.list_consents(user, patient)])
 
 
 @bp.post("/me/consents")
 def grant_consent() -> Any:
+    authorize(api_user(), "consent.grant")
     payload = json_body()
     if not isinstance(payload, dict):
         raise ValidationFailed("Send a JSON object.")
@@ -442,6 +444,7 @@ def grant_consent() -> Any:
 
 @bp.post("/me/consents/<int:consent_id>/withdraw")
 def withdraw_consent(consent_id: int) -> Any:
+    authorize(api_user(), "consent.withdraw")
     consent = load(Consent, consent_id, api_user())
     return jsonify(consent_json(consent_services.withdraw(api_user(), consent, ip=request.remote_addr or "")))
 
@@ -485,9 +488,7 @@ def propose_gallery_item(area_id: int) -> Any:
                                fields={"crop": "Four numbers."}) from None
     if (crop is not None and len(crop) != 4) or any(len(rect) != 4 for rect in blur):
         raise ValidationFailed("Rectangles are lists of four numbers.", fields={"crop": "Four numbers."})
-    item = gallery_services.propose(api_user(), gallery_services.Proposal(ids[0], ids[1], crop, blur))
-    if item.area_id != area.id:
-        raise NotFound()
+    item = gallery_services.propose(api_user(), gallery_services.Proposal(ids[0], ids[1], crop, blur, area.id))
     return created({"id": item.id, "status": item.status.value, "caption": item.caption,
                     "public_id": item.public_id}, url_for("gallery.index"))
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from tracker import audit_search
-from tracker.models import Role
 from tracker.security import require
 from tracker.web import int_arg
 
@@ -42,7 +41,6 @@ def search() -> Any:
 
 
 @bp.get("/me")
+@require("audit.own_access")
 def my_access() -> Any:
-    if current_user.role is not Role.PATIENT:
-        abort(403)
     return render_template("audit/me.html", events=audit_search.my_record_access(current_user))

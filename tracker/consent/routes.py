@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -12,8 +12,8 @@ from tracker.auth.sessions import ask_reauth, fresh_required, is_fresh
 from tracker.consent import services
 from tracker.consent.forms import ConsentTextForm, GrantForm
 from tracker.errors import DomainError
-from tracker.models import Consent, ConsentScope, Patient, Role
-from tracker.security import load, require
+from tracker.models import Consent, ConsentScope, Patient
+from tracker.security import can, load, require
 from tracker.web import client_ip
 
 bp = Blueprint("consent", __name__, url_prefix="/consent")
@@ -40,29 +40,26 @@ def _grant_forms(patient: Patient) -> list[dict[str, Any]]:
 def _page(patient: Patient, status: int = 200) -> Any:
     return render_template("consent/index.html", patient=patient, sections=_grant_forms(patient),
                            consents=services.list_consents(current_user, patient),
-                           is_patient=current_user.role is Role.PATIENT), status
+                           is_patient=can(current_user, "consent.grant")), status
 
 
 @bp.get("/")
 def index() -> Any:
-    if current_user.role is not Role.PATIENT:
+    if not can(current_user, "consent.own"):  # staff have no consent of their own: their way in is a patient
         return redirect(url_for("patients.index"))
     return _page(load(Patient, current_user.patient_id, current_user))
 
 
 @bp.get("/patients/<int:patient_id>")
+@require("consent.review")
 def patient_consents(patient_id: int) -> Any:
-    patient = load(Patient, patient_id, current_user)
-    if current_user.role is Role.PATIENT:
-        return redirect(url_for("consent.index"))
-    return _page(patient)
+    return _page(load(Patient, patient_id, current_user))
 
 
 @bp.post("/grant/<scope>")
+@require("consent.grant")
 @fresh_required
 def grant(scope: str) -> Any:
-    if current_user.role is not Role.PATIENT:
-        abort(403)
     patient = load(Patient, current_user.patient_id, current_user)
     form = GrantForm(prefix=scope)
     form.area_id.choices = [SelectChoice("", "All")] + [SelectChoice(str(a.id), a.name) for a in patient.areas]
@@ -81,10 +78,9 @@ def grant(scope: str) -> Any:
 
 
 @bp.route("/<int:consent_id>/withdraw", methods=["GET", "POST"])
+@require("consent.withdraw")
 def withdraw(consent_id: int) -> Any:
     consent = load(Consent, consent_id, current_user)
-    if current_user.role is not Role.PATIENT:
-        abort(403)
     if request.method == "POST":
         services.withdraw(current_user, consent, ip=client_ip())
         flash("Your consent is withdrawn, effective now.", "success")

@@ -2,7 +2,8 @@
 
 A patient grants a scope by reading the exact current text, ticking, and typing their full name; the grant keeps
 the text's version and SHA-256, the time and the address. Staff can never grant on a patient's behalf. Withdrawing
-gallery consent takes every gallery item that depended on it off the public gallery in the same transaction.
+gallery consent takes every gallery item that depended on it off the public gallery in the same transaction,
+and then (after the commit) deletes their rendered images; the original photos stay, under care consent.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from tracker.extensions import db
 from tracker.models import (
     Consent, ConsentScope, ConsentText, GalleryItem, GalleryStatus, Patient, TreatmentArea, User, utcnow,
 )
-from tracker.models.user import Role
-from tracker.security import authorize, scoped
+from tracker.security import authorize, load, load_child, scoped
+from tracker.storage import delete_quietly
+from tracker.storage_setup import storage
 
 # Markdown without raw HTML: a consent text can never carry script or markup of its own.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
@@ -78,13 +80,12 @@ def _active(patient_id: int, scope: ConsentScope, area_id: int | None) -> Consen
 
 
 def grant(actor: User, request: GrantRequest, *, ip: str = "") -> Consent:
-    if actor.role is not Role.PATIENT or actor.patient_id is None:
-        raise Forbidden("Only the patient can give consent. Staff can never consent on a patient's behalf.")
+    authorize(actor, "consent.grant")
     if request.scope not in ConsentScope.__members__.values():
         raise ValidationFailed("Unknown consent scope.", fields={"scope": "Unknown scope."})
     scope = ConsentScope(request.scope)
-    patient = db.session.get(Patient, actor.patient_id)
-    text = current_text(patient.clinic_id, scope)  # type: ignore[union-attr]
+    patient = load(Patient, actor.patient_id, actor)  # one's own record: the only patient a patient sees
+    text = current_text(patient.clinic_id, scope)
     if text is None:
         raise NotFound("The clinic has not published a consent text for this yet.")
     if request.text_version != text.version:
@@ -95,14 +96,11 @@ def grant(actor: User, request: GrantRequest, *, ip: str = "") -> Consent:
     if request.area_id is not None:
         if not scope.per_area:
             raise ValidationFailed("This consent covers your whole record.", fields={"area_id": "Not per area."})
-        owned = db.session.scalar(sa.select(TreatmentArea.id).where(TreatmentArea.id == request.area_id,
-                                                                    TreatmentArea.patient_id == patient.id))
-        if owned is None:
-            raise NotFound()
-    if _normalise_name(request.signature_name) != _normalise_name(patient.full_name):  # type: ignore[union-attr]
+        load_child(TreatmentArea, request.area_id, actor, patient_id=patient.id)  # one of their own areas
+    if _normalise_name(request.signature_name) != _normalise_name(patient.full_name):
         msg = "Type your full name exactly as the clinic has it, to sign."
         raise ValidationFailed(msg, fields={"signature_name": msg})
-    existing = _active(patient.id, scope, request.area_id)  # type: ignore[union-attr]
+    existing = _active(patient.id, scope, request.area_id)
     if existing is not None and existing.text_version == text.version:
         return existing
     if existing is not None:
@@ -117,18 +115,23 @@ def grant(actor: User, request: GrantRequest, *, ip: str = "") -> Consent:
 
 def withdraw(actor: User, consent: Consent, *, ip: str = "") -> Consent:
     """Withdraw at once. Gallery items that relied on it leave the gallery in the same transaction."""
-    if actor.role is not Role.PATIENT or actor.patient_id != consent.patient_id:
-        raise Forbidden("Only the patient can withdraw their consent.")
+    authorize(actor, "consent.withdraw", consent)
     if consent.withdrawn_at is not None:
         return consent
     consent.withdrawn_at, consent.withdrawn_ip = utcnow(), ip[:64]
+    taken_down: list[GalleryItem] = []
     if consent.scope is ConsentScope.GALLERY:
         for item in db.session.scalars(sa.select(GalleryItem).where(
                 GalleryItem.patient_id == consent.patient_id,
                 GalleryItem.status.in_([GalleryStatus.PUBLISHED, GalleryStatus.AWAITING_PATIENT]))):
             if not has_consent(consent.patient_id, ConsentScope.GALLERY, item.area_id):
                 item.status, item.ended_at = GalleryStatus.WITHDRAWN, utcnow()
+                taken_down.append(item)
+    keys = [key for item in taken_down for key in item.image_keys()]
     db.session.commit()
+    # Only once the withdrawal is committed (a rolled-back one keeps its images); a failed delete never undoes
+    # it: nothing serves an item that is not live, and purge-orphans removes what is left.
+    delete_quietly(storage(), keys)
     return consent
 
 

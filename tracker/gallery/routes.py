@@ -11,8 +11,8 @@ from tracker.auth.sessions import ask_reauth, is_fresh
 from tracker.errors import DomainError, ValidationFailed
 from tracker.gallery import consultations, services
 from tracker.gallery.forms import ProposalForm
-from tracker.models import ConsultationRequest, GalleryItem, Role, TreatmentArea
-from tracker.security import load, require
+from tracker.models import ConsultationRequest, GalleryItem, TreatmentArea
+from tracker.security import can, load, require
 from tracker.web import form_errors
 
 bp = Blueprint("gallery", __name__, url_prefix="/gallery")
@@ -37,7 +37,7 @@ def _rectangle(text: str) -> tuple[float, float, float, float]:
 
 @bp.get("/")
 def index() -> Any:
-    if current_user.role is Role.PATIENT:
+    if can(current_user, "gallery.approve"):  # the patient's page: proposals of theirs to decide on
         return render_template("gallery/mine.html", items=services.patient_items(current_user))
     return render_template("gallery/index.html", items=services.clinic_items(current_user))
 
@@ -53,7 +53,8 @@ def propose(area_id: int) -> Any:
             item = services.propose(current_user, services.Proposal(
                 before_id=form.before_id.data, after_id=form.after_id.data,
                 crop=_rectangle(form.crop.data) if form.crop.data else None,
-                blur=tuple(_rectangle(line) for line in (form.blur.data or "").splitlines() if line.strip())))
+                blur=tuple(_rectangle(line) for line in (form.blur.data or "").splitlines() if line.strip()),
+                area_id=area.id))
         except DomainError as exc:
             form_errors(form, exc)
             flash(exc.message, "error")
@@ -67,6 +68,7 @@ def propose(area_id: int) -> Any:
 
 
 @bp.post("/items/<int:item_id>/decide")
+@require("gallery.approve")
 def decide(item_id: int) -> Any:
     item = load(GalleryItem, item_id, current_user)
     approve = request.form.get("approve") == "1"
@@ -92,13 +94,13 @@ def unpublish(item_id: int) -> Any:
 
 @bp.get("/items/<int:item_id>/<side>.jpg")
 def preview(item_id: int, side: str) -> Any:
-    from tracker.photos.serving import image_response
+    from tracker.photos.serving import conditional_image
     from tracker.photos.services import PhotoBytes
 
     item = load(GalleryItem, item_id, current_user)
-    data = services.private_image(item, side)
-    return image_response(PhotoBytes(data, "image/jpeg", f"{item.public_id}-{side}", f"gallery-{side}.jpg"),
-                          attachment=False)
+    etag, filename = services.preview_etag(item, side), f"gallery-{side}.jpg"
+    return conditional_image(etag, filename, lambda: PhotoBytes(services.private_image(item, side), "image/jpeg",
+                                                                 etag, filename), attachment=False)
 
 
 @bp.get("/inbox")

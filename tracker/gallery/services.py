@@ -19,24 +19,26 @@ import sqlalchemy as sa
 from PIL import Image, ImageDraw, ImageFont
 
 from tracker.consent.services import has_consent
-from tracker.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tracker.errors import Conflict, NotFound, ValidationFailed
 from tracker.extensions import db
 from tracker.imaging.normalize import encode_jpeg
 from tracker.models import (
-    AlignmentStatus, Clinic, Consent, ConsentScope, CourseArea, GalleryItem, GalleryStatus, Photo, Role, TreatmentArea,
+    AlignmentStatus, Clinic, Consent, ConsentScope, CourseArea, GalleryItem, GalleryStatus, Photo, TreatmentArea,
     TreatmentCourse, TreatmentSession, User, utcnow,
 )
+from tracker.models.consent import GALLERY_SIDES
 from tracker.security import authorize, scoped
+from tracker.storage import ObjectMissing, delete_quietly
 from tracker.storage_setup import storage
 
-SIDES = ("before", "after")
+SIDES = GALLERY_SIDES
 PIXEL_BLOCK = 24
 MAX_BLUR_RECTS = 12
 ORDINALS = {1: "1st", 2: "2nd", 3: "3rd"}
 
 
 def _key(item: GalleryItem, side: str) -> str:
-    return f"gallery/{item.public_id}/{side}.jpg"
+    return item.image_key(side)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Proposal:
     after_id: int
     crop: tuple[float, float, float, float] | None = None
     blur: tuple[tuple[float, float, float, float], ...] = ()
+    area_id: int | None = None  # the area in the URL: both photos must be of it
 
 
 def _ordinal(n: int) -> str:
@@ -127,7 +130,7 @@ def propose(actor: User, proposal: Proposal) -> GalleryItem:
     photos = {p.id: p for p in db.session.scalars(scoped(Photo, actor).where(
         Photo.id.in_([proposal.before_id, proposal.after_id]), Photo.deleted_at.is_(None)))}
     before, after = photos.get(proposal.before_id), photos.get(proposal.after_id)
-    if before is None or after is None:
+    if before is None or after is None or (proposal.area_id is not None and before.area_id != proposal.area_id):
         raise NotFound("Those photos are not available.")
     _check_pair(before, after)
     if len(proposal.blur) > MAX_BLUR_RECTS:
@@ -161,8 +164,7 @@ def propose(actor: User, proposal: Proposal) -> GalleryItem:
 
 def decide(actor: User, item: GalleryItem, approve: bool) -> GalleryItem:
     """The patient's decision on a proposal. Approval publishes (if consent still stands, checked here)."""
-    if actor.role is not Role.PATIENT or actor.patient_id != item.patient_id:
-        raise Forbidden("Only the patient decides what of theirs is published.")
+    authorize(actor, "gallery.approve", item)
     if item.status is not GalleryStatus.AWAITING_PATIENT:
         raise Conflict("This proposal has already been decided.")
     item.decided_at = utcnow()
@@ -174,6 +176,8 @@ def decide(actor: User, item: GalleryItem, approve: bool) -> GalleryItem:
     else:
         item.status, item.ended_at = GalleryStatus.DECLINED, utcnow()
     db.session.commit()
+    if not approve:
+        delete_quietly(storage(), item.image_keys())  # declined is final: the rendered images go (after the commit)
     return item
 
 
@@ -182,6 +186,7 @@ def unpublish(actor: User, item: GalleryItem) -> GalleryItem:
     if item.status in (GalleryStatus.PUBLISHED, GalleryStatus.AWAITING_PATIENT):
         item.status, item.ended_at = GalleryStatus.UNPUBLISHED, utcnow()
         db.session.commit()
+        delete_quietly(storage(), item.image_keys())  # taking down is final: the rendered images go
     return item
 
 
@@ -194,10 +199,25 @@ def patient_items(actor: User) -> list[GalleryItem]:
                                    .order_by(GalleryItem.proposed_at.desc())))
 
 
-def private_image(item: GalleryItem, side: str) -> bytes:
-    if side not in SIDES:
+def preview_etag(item: GalleryItem, side: str) -> str:
+    """The ETag of a preview, from the row (rendered images never change: a new proposal is a new item).
+    An item that is no longer live (withdrawn, declined, taken down) has no images: 404 for everyone."""
+    if side not in SIDES or not item.status.is_live:
         raise NotFound()
-    return storage().get(_key(item, side))
+    return f"{item.public_id}-{side}"
+
+
+def private_image(item: GalleryItem, side: str) -> bytes:
+    """A preview for the patient and their clinic's staff (the caller loaded the item through security)."""
+    preview_etag(item, side)
+    return _read(_key(item, side))
+
+
+def _read(key: str) -> bytes:
+    try:
+        return storage().get(key)
+    except ObjectMissing:
+        raise NotFound() from None
 
 
 # --- public ---------------------------------------------------------------------------------------
@@ -233,5 +253,5 @@ def public_image(clinic: Clinic, public_id: str, side: str) -> bytes:
     item = db.session.scalars(_published(clinic).where(GalleryItem.public_id == public_id[:32])).first()
     if item is None:
         raise NotFound()
-    return storage().get(_key(item, side))
+    return _read(_key(item, side))
 

@@ -85,6 +85,15 @@ class GalleryStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"       # consent withdrawn: off the gallery at once
     UNPUBLISHED = "unpublished"   # taken down by the clinic
 
+    @property
+    def is_live(self) -> bool:
+        """Awaiting the patient or published: the only states whose rendered images exist and are served.
+        The others are final (a new proposal gets a new item and public id)."""
+        return self in (GalleryStatus.AWAITING_PATIENT, GalleryStatus.PUBLISHED)
+
+
+GALLERY_SIDES = ("before", "after")
+
 
 class GalleryItem(Base):
     __tablename__ = "gallery_items"
@@ -119,6 +128,13 @@ class GalleryItem(Base):
     decided_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+
+    def image_key(self, side: str) -> str:
+        """Where the rendered (published-form) image of one side is stored; the originals stay under photos/."""
+        return f"gallery/{self.public_id}/{side}.jpg"
+
+    def image_keys(self) -> list[str]:
+        return [self.image_key(side) for side in GALLERY_SIDES]
 
 
 class RequestStatus(enum.StrEnum):

@@ -4,6 +4,11 @@ Invariant: every live photo row has its original with the recorded SHA-256, and 
 object belongs to a row. An upload writes its bytes before its row commits, so a crash in between leaves an
 object without a row; the sweep removes such objects once they are older than a grace period, so an upload
 still in flight is never touched.
+
+Rendered gallery images exist only while their item is live (awaiting the patient or published): withdrawal,
+a decline and a take-down delete them after their commit, and the sweep removes any a failed delete (or an older
+version) left behind, whatever their age — those states are final. Empty folders (older versions left them
+after failed uploads) are removed too.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import sqlalchemy as sa
 
 from tracker.background import enqueue_processing, queue_configured
 from tracker.extensions import db
-from tracker.models import Photo, PhotoStatus, utcnow
+from tracker.models import GalleryItem, GalleryStatus, Photo, PhotoStatus, utcnow
 from tracker.models.photo import DERIVED_KEYS
 from tracker.photos.alignment import settle
 from tracker.photos.services import process_photo
@@ -29,17 +34,24 @@ class OrphanReport:
     temp_files: list[str] = field(default_factory=list)
     rows_without_original: list[int] = field(default_factory=list)
     rows_missing_derivatives: list[int] = field(default_factory=list)
+    gallery_images_not_live: list[str] = field(default_factory=list)
+    empty_folders: list[str] = field(default_factory=list)
     cleaned: bool = False
 
     @property
     def clean(self) -> bool:
         return not (self.objects_without_rows or self.temp_files or self.rows_without_original
-                    or self.rows_missing_derivatives)
+                    or self.rows_missing_derivatives or self.gallery_images_not_live or self.empty_folders)
 
 
 def _storage_id(key: str) -> str | None:
     parts = key.split("/")
     return parts[1] if len(parts) == 3 and parts[0] == "photos" else None
+
+
+def _gallery_id(key: str) -> str | None:
+    parts = key.split("/")
+    return parts[1] if len(parts) == 3 and parts[0] == "gallery" else None
 
 
 def purge_orphans(*, grace: timedelta = timedelta(hours=1), dry_run: bool = False) -> OrphanReport:
@@ -54,6 +66,15 @@ def purge_orphans(*, grace: timedelta = timedelta(hours=1), dry_run: bool = Fals
         sid = _storage_id(entry.key)
         if (sid is None or sid not in known) and entry.modified_at < cutoff:
             report.objects_without_rows.append(entry.key)
+    items: dict[str, GalleryStatus] = {public_id: status for public_id, status in db.session.execute(
+        sa.select(GalleryItem.public_id, GalleryItem.status))}
+    for entry in store.entries("gallery/"):
+        status = items.get(_gallery_id(entry.key) or "")
+        if status is None:
+            if entry.modified_at < cutoff:  # a proposal writes its images just before its row commits
+                report.objects_without_rows.append(entry.key)
+        elif not status.is_live:
+            report.gallery_images_not_live.append(entry.key)
     if isinstance(store, LocalStorage):
         for path, modified in store.temp_entries():
             if modified < cutoff:
@@ -69,11 +90,13 @@ def purge_orphans(*, grace: timedelta = timedelta(hours=1), dry_run: bool = Fals
             report.rows_missing_derivatives.append(photo_id)
     if not dry_run:
         _repair(report)
+    if isinstance(store, LocalStorage):
+        report.empty_folders = store.remove_empty_folders(older_than=cutoff, dry_run=dry_run)
     return report
 
 
 def _repair(report: OrphanReport) -> None:
-    for key in report.objects_without_rows:
+    for key in report.objects_without_rows + report.gallery_images_not_live:
         storage().delete(key)
     for photo_id in report.rows_without_original:
         photo = db.session.get(Photo, photo_id)

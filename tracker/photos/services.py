@@ -428,11 +428,24 @@ VARIANT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
 VARIANT_EXT = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
 
 
-def read_variant(photo: Photo, variant: str) -> PhotoBytes:
-    """The bytes of one variant of a photo the caller has already loaded through tracker.security."""
+@dataclass(frozen=True)
+class VariantRef:
+    """Where one variant's bytes live and how to describe them, from the row alone (no storage read)."""
+
+    variant: str
+    key: str
+    mimetype: str
+    etag: str | None  # None: the row records no checksum of these bytes (older rows); derived from the bytes
+    filename: str
+
+
+def variant_ref(photo: Photo, variant: str) -> VariantRef:
+    """A variant of a photo the caller has already loaded through tracker.security, described by its row.
+
+    The ETag comes from the checksum recorded when the bytes were written, so a conditional request can be
+    answered without reading them, and every process answers with the same ETag."""
     if variant == "original":
-        data = storage().get(photo.key("original"))
-        return PhotoBytes(data, VARIANT_TYPES[photo.original_format], photo.sha256,
+        return VariantRef(variant, photo.key("original"), VARIANT_TYPES[photo.original_format], photo.sha256,
                           f"photo-{photo.id}-original.{VARIANT_EXT[photo.original_format]}")
     if not photo.is_ready:
         raise Conflict("This photo is still being processed." if photo.status is PhotoStatus.PROCESSING
@@ -447,8 +460,20 @@ def read_variant(photo: Photo, variant: str) -> PhotoBytes:
                            alignment=photo.alignment.value)
     else:
         variant_key, sha = variant, (photo.display_sha256 if variant == "display" else photo.thumb_sha256)
-    data = storage().get(photo.key(variant_key))
-    return PhotoBytes(data, "image/jpeg", f"{sha}-{variant}", f"photo-{photo.id}-{variant}.jpg")
+    return VariantRef(variant, photo.key(variant_key), "image/jpeg", f"{sha}-{variant}" if sha else None,
+                      f"photo-{photo.id}-{variant}.jpg")
+
+
+def read_ref(ref: VariantRef) -> PhotoBytes:
+    """The bytes a VariantRef points at; without a recorded checksum the ETag is the bytes' own SHA-256."""
+    data = storage().get(ref.key)
+    etag = ref.etag or f"{hashlib.sha256(data).hexdigest()}-{ref.variant}"
+    return PhotoBytes(data, ref.mimetype, etag, ref.filename)
+
+
+def read_variant(photo: Photo, variant: str) -> PhotoBytes:
+    """The bytes of one variant of a photo the caller has already loaded through tracker.security."""
+    return read_ref(variant_ref(photo, variant))
 
 
 def pin_baseline(actor: User, photo: Photo) -> Photo:

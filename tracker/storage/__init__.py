@@ -7,11 +7,14 @@ against a strict pattern so no key can climb out of the storage root.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_.-]*)*$")
 
@@ -60,3 +63,16 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def entries(self, prefix: str = "") -> Iterator[Entry]: ...
+
+
+def delete_quietly(store: Storage, keys: Iterable[str]) -> list[str]:
+    """Delete every key, going on past failures; returns the keys left behind (logged; ``purge-orphans``
+    sweeps them). For clean-ups after a committed change, which a storage failure must never undo."""
+    left = []
+    for key in keys:
+        try:
+            store.delete(key)
+        except OSError as exc:  # StorageError included
+            log.error("could not delete %s (%s); purge-orphans will", key, type(exc).__name__)
+            left.append(key)
+    return left

@@ -11,6 +11,7 @@ from pathlib import Path
 from tracker.storage import KEY_RE, Entry, ObjectMissing, StorageError, StoredObject, check_key, describe
 
 TEMP_PREFIX = ".tmp-"
+PUT_ATTEMPTS = 5
 
 
 class LocalStorage:
@@ -26,8 +27,16 @@ class LocalStorage:
     def put(self, key: str, data: bytes) -> StoredObject:
         path = self._path(key)
         try:
-            self._make_dirs(path.parent)
-            write_atomic(path, data)
+            for attempt in range(PUT_ATTEMPTS):
+                try:
+                    self._make_dirs(path.parent)
+                    write_atomic(path, data)
+                    break
+                except FileNotFoundError:
+                    # A folder was empty for an instant and a delete (or the sweep) removed it between our
+                    # mkdir and our temp file: make it again. Storage ids are random per photo, so this is rare.
+                    if attempt == PUT_ATTEMPTS - 1:
+                        raise
         except OSError as exc:
             raise StorageError(exc.errno, f"could not store {key}: {exc.strerror}") from exc
         return describe(key, data)
@@ -56,6 +65,44 @@ class LocalStorage:
             path.unlink(missing_ok=True)
         except OSError as exc:
             raise StorageError(exc.errno, f"could not delete {key}") from exc
+        self._remove_empty_parents(path.parent)
+
+    def _remove_empty_parents(self, folder: Path) -> None:
+        """Remove folders left empty, upwards, stopping below the root. ``rmdir`` only ever removes an empty
+        folder (atomically), so a file written meanwhile is never touched: the folder simply stays."""
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                pass  # removed by a concurrent delete: go on with its parent
+            except OSError:
+                return  # not empty (or not ours to remove): stop here
+            folder = folder.parent
+
+    def remove_empty_folders(self, *, older_than: datetime, dry_run: bool = False) -> list[str]:
+        """Empty folders (left by older versions, which did not remove them) untouched since ``older_than`` —
+        a fresh one may belong to an upload in flight — are removed, deepest first; returns them."""
+        found: list[str] = []
+        if not self.root.exists():
+            return found
+        emptied: set[Path] = set()
+        for dirpath, _dirs, _files in os.walk(self.root, topdown=False):
+            folder = Path(dirpath)
+            if folder == self.root:
+                continue
+            try:
+                if any(folder.iterdir()):
+                    continue
+                young = datetime.fromtimestamp(folder.stat().st_mtime, UTC) >= older_than
+                if young and folder not in emptied:  # a parent is "young" when we just emptied it
+                    continue
+                if not dry_run:
+                    folder.rmdir()
+                    emptied.add(folder.parent)
+            except OSError:
+                continue  # gone or refilled meanwhile
+            found.append(folder.relative_to(self.root).as_posix())
+        return found
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
