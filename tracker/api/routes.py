@@ -16,9 +16,10 @@ from tracker.api.schemas import (
     timeline_json, user_json,
 )
 from tracker.auth import services as auth_services
+from tracker.auth import throttle
 from tracker import audit
 from tracker.errors import DomainError, NotFound, ValidationFailed
-from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
+from tracker.extensions import limiter, person_key, upload_limit
 from tracker.forms_common import form_from_json
 from tracker.extensions import db
 from tracker.consent import services as consent_services
@@ -61,8 +62,6 @@ def openapi() -> Any:
 
 
 @bp.post("/tokens")
-@limiter.limit(login_limit)
-@limiter.limit(account_limit, key_func=submitted_email)
 def create_token() -> Any:
     payload = json_body()
     if not isinstance(payload, dict) or not isinstance(payload.get("email"), str) \
@@ -73,7 +72,8 @@ def create_token() -> Any:
         otp = payload.get("otp")
         if otp is not None and not isinstance(otp, str):
             raise ValidationFailed("\"otp\" is the code as a string, e.g. \"123456\".", fields={"otp": "A string."})
-        token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"], otp)
+        with throttle.attempt(payload["email"]):
+            token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"], otp)
     except DomainError:
         audit.record("auth.token", outcome="failed", detail={"email": payload["email"][:254]})
         raise

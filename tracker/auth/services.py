@@ -130,7 +130,7 @@ def _check_new_password(password: str, email: str) -> None:
 def change_password(user: User, current: str, new: str, *, keep_session: str | None) -> None:
     if not verify_password(user.password_hash, current):
         message = "Your current password is not correct."  # a message # nosec B105
-        raise ValidationFailed(message, fields={"current_password": message})
+        raise Unauthorized(message, fields={"current_password": message})
     _check_new_password(new, user.email)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
