@@ -5,12 +5,14 @@
   ``Host`` is never taken from ``X-Forwarded-Host``: the proxy passes the client's ``Host`` through.
 - **Hosts.** Only host names in ``TRUSTED_HOSTS`` are answered (Flask checks, we answer 400 with our error page):
   the base URL's host, ``TRACKER_TRUSTED_HOSTS``, and outside production localhost/127.0.0.1.
-- **Ids.** The ``int`` URL converter of every blueprint accepts only ids our tables can hold (1 to 2**63-1, ASCII
-  digits): anything else is not a route, so 404.
+- **Ids.** The ``int`` URL converter of every blueprint accepts only ids our tables can hold (ASCII digits, at
+  most 2**31-1, PostgreSQL's INTEGER): anything else is not a route, so 404. ``security.load`` applies the same
+  bound to ids from bodies and query strings.
 - **JSON.** Every JSON body is parsed by the app's JSON provider, which first refuses (400) bodies larger than
   :data:`MAX_JSON_BYTES` or nested deeper than :data:`MAX_JSON_DEPTH`, before the parser recurses.
 - **Text that cannot be stored.** A NUL (PostgreSQL text refuses it) or an unpaired surrogate (not encodable as
-  UTF-8) in any form field, query parameter or JSON string is refused with 422 naming the field; in a path, 404.
+  UTF-8) in any form field, query parameter or JSON string is refused with 422 naming the field; in a path, 404;
+  a NUL in a header (User-Agent and Idempotency-Key are stored), 400.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from tracker.errors import DomainError, NotFound, PayloadTooLarge, ValidationFailed
 
-MAX_ID = 2**63 - 1  # the largest key a 64-bit signed integer column (SQLite, PostgreSQL bigint) holds
+MAX_ID = 2**31 - 1  # our ids are INTEGER columns: PostgreSQL's hold at most this (a larger value is an error there)
 MAX_JSON_DEPTH = 32
 MAX_JSON_BYTES = 1024 * 1024
 UNSTORABLE_MESSAGE = "This text contains a character that cannot be stored (a NUL or an unpaired surrogate)."
@@ -75,10 +77,22 @@ def _refuse_untrusted_host() -> None:
 
 # --- ids in paths -------------------------------------------------------------------------------------
 
-class IdConverter(IntegerConverter):
-    """``<int:...>``: ASCII digits, at most :data:`MAX_ID`; anything else does not match the route (404)."""
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 0..``limit`` (leading zeros allowed within its length)."""
+    text = str(limit)
+    options = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - i - 1
+            options.append(text[:i] + f"[0-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "|".join([*options, text])
 
-    regex = r"[0-9]+"
+
+class IdConverter(IntegerConverter):
+    """``<int:...>``: ASCII digits, at most :data:`MAX_ID`; anything else does not match the route, so 404 (checked
+    in the pattern itself: a value the pattern matched but refused would make werkzeug answer 405 to some methods)."""
+
+    regex = digits_up_to(MAX_ID)
 
     def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
                  signed: bool = False) -> None:
@@ -139,11 +153,16 @@ def _refuse_unstorable_text() -> None:
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and _UNSTORABLE.search(value):
             raise NotFound()
+    for header, value in request.headers.items():
+        if "\x00" in value:
+            raise DomainError(f"The {_label(header)} header contains a character that cannot be stored.",
+                              code="bad_header")
     pairs: list[tuple[str, str]] = []
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
             pairs += [(key, key), (key, value)]
-    pairs += [(name, file.filename or "") for name, file in request.files.items(multi=True)]
+    # Uploaded files' names are not checked: photos.services.display_filename cleans them (a phone's odd name
+    # must not cost a photo).
     if request.is_json:
         pairs += list(_json_strings(request.get_json(silent=True), ""))
     fields = {_label(name): UNSTORABLE_MESSAGE for name, text in pairs if _UNSTORABLE.search(text)}

@@ -36,6 +36,7 @@ from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.photos import services as photo_services
 from tracker.photos.forms import PhotoPatchForm, UploadForm
 from tracker.photos.serving import serve_photo
+from tracker.request_guard import valid_id
 from tracker.security import authorize, load, scoped
 from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
@@ -292,7 +293,7 @@ def create_session(patient_id: int) -> Any:
 def _course_of(patient: Patient, course_id: Any) -> TreatmentCourse:
     if not isinstance(course_id, int):
         raise ValidationFailed("course_id is required.", fields={"course_id": "Required."})
-    course = db.session.get(TreatmentCourse, course_id)
+    course = db.session.get(TreatmentCourse, course_id) if valid_id(course_id) else None
     if course is None or course.patient_id != patient.id:
         raise ValidationFailed("Choose one of this patient's courses.", fields={"course_id": "Not this patient's."})
     return course
@@ -430,6 +431,8 @@ def grant_consent() -> Any:
                                fields={"text_version": "An integer."})
     if area_id is not None and (not isinstance(area_id, int) or isinstance(area_id, bool)):
         raise ValidationFailed("area_id is an area id.", fields={"area_id": "An integer."})
+    if area_id is not None and not valid_id(area_id):
+        raise NotFound()
     consent = consent_services.grant(api_user(), consent_services.GrantRequest(
         scope=str(payload.get("scope") or ""), text_version=version,
         signature_name=str(payload.get("signature_name") or ""), area_id=area_id), ip=request.remote_addr or "")
