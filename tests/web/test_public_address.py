@@ -74,10 +74,12 @@ MAIL_FLOWS = {
 }
 
 
+@pytest.mark.parametrize("server_name", ["tracker.test", None], ids=["server-name", "no-server-name"])
 @pytest.mark.parametrize("flow", MAIL_FLOWS)
 @pytest.mark.parametrize("spoof", SPOOFS)
-def test_every_mail_links_to_the_base_url_whatever_the_request_names(app_factory, flow, spoof):
-    app = app_factory(TRACKER_PROXY_HOPS=1, TRACKER_TRUSTED_HOSTS=["alias.test"])
+def test_every_mail_links_to_the_base_url_whatever_the_request_names(app_factory, flow, spoof, server_name):
+    # Production sets no SERVER_NAME: there url_for(_external=True) used the request's host.
+    app = app_factory(TRACKER_PROXY_HOPS=1, TRACKER_TRUSTED_HOSTS=["alias.test"], SERVER_NAME=server_name)
     world = _world(app)
     outbox = app.extensions["tracker_mailer"].outbox
     send, path = MAIL_FLOWS[flow]
