@@ -45,13 +45,15 @@ def server(tmp_path: Path) -> Iterator[str]:
                             env=_env(tmp_path, TRACKER_PROXY_HOPS="1"), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # the worker imports the app (OpenCV, numpy) before it answers
+        while True:
             try:
-                requests.get(url + "/auth/login", headers={"Host": "tracker.clinic.example"}, timeout=1)
+                requests.get(url + "/healthz", headers={"Host": "tracker.clinic.example"}, timeout=30)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-                time.sleep(0.1)
+                assert time.monotonic() < deadline, "gunicorn did not answer within a minute"
+                time.sleep(0.2)
         yield url
     finally:
         proc.terminate()

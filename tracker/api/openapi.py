@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.models import Anaesthesia, BodyRegion, EventKind, InjectionDepth, Modality, Role, Severity, View
+from tracker.request_guard import MAX_ID
 
 Schema = dict[str, Any]
 
@@ -27,7 +28,7 @@ STR = {"type": "string"}
 INT = {"type": "integer"}
 DATE = {"type": "string", "format": "date"}
 DATETIME = {"type": "string", "format": "date-time"}
-ID = {"type": "integer", "minimum": 1}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # larger ids are not ours: 404
 
 
 def nullable(schema: Schema) -> Schema:
