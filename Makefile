@@ -27,7 +27,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tracker load-demo --if-empty
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	TRACKER_BASE_URL=$${TRACKER_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## browser: Debian's chromium for the real-browser tests (Playwright drives it; it never downloads a browser)
 browser:

@@ -5,6 +5,7 @@ a test client, and a small world of two clinics with a user of every role.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ def make_app(tmp_path: Path, pg: bool, **overrides: Any) -> Flask:
         "TRACKER_PASSWORD_HASH": "argon2id-fast",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "tracker.test",
+        "TRACKER_BASE_URL": "http://tracker.test",
         "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
         **overrides,
     }
@@ -97,11 +99,33 @@ def app_factory(tmp_path: Path, pg_schema_ready: bool) -> Iterator[Any]:
             if pg_schema_ready:
                 truncate_all(app)
             db.engine.dispose()
+    for app in made:
+        stray = mail_links_off_base_url(app)
+        assert not stray, f"a mail linked somewhere other than TRACKER_BASE_URL: {stray}"
+
+
+def mail_links_off_base_url(app: Flask) -> list[str]:
+    """Every link in every mail a test's app sent must start with its TRACKER_BASE_URL (links are never built
+    from the request): checked after each test, so any mail-sending flow a test drives is covered."""
+    base = app.config["TRACKER_BASE_URL"] + "/"
+    outbox = getattr(app.extensions.get("tracker_mailer"), "outbox", [])
+    return [link for message in outbox for link in re.findall(r"https?://[^\s]+", message.get_content())
+            if not link.startswith(base)]
 
 
 @pytest.fixture
 def app(app_factory: Any) -> Flask:
     return app_factory()
+
+
+@pytest.fixture
+def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What README says a production deployment sets: a secret key, its public address, the counters' store."""
+    monkeypatch.setenv("SECRET_KEY", "p" * 40)
+    monkeypatch.setenv("TRACKER_BASE_URL", "https://tracker.test")
+    monkeypatch.setenv("TRACKER_RATELIMIT_STORAGE_URI", "memory://")
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("GUNICORN_CMD_ARGS", raising=False)
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     from tracker.auth.two_factor_routes import enforce_clinic_policy
     from tracker.errors import register_error_handlers
     from tracker.extensions import csrf, db, limiter, login_manager, migrate
+    from tracker import request_guard
     from tracker.mail import init_mailer
     from tracker.storage_setup import init_storage
 
@@ -72,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
     init_mailer(app)
     init_storage(app)
     register_error_handlers(app)
+    request_guard.init_app(app)  # proxies, trusted hosts, id converter, JSON and text limits (before blueprints)
     with app.app_context():
         _configure_engine(db.engine)
 

@@ -1,8 +1,10 @@
 """Settings, read from the environment (12-factor) into one plain dict.
 
 Three modes, chosen by ``TRACKER_ENV``: ``development`` (the default; ``make run``), ``testing`` and
-``production``. Production refuses to start without ``SECRET_KEY``; development generates one into the
-instance folder so sessions survive restarts. App settings carry a ``TRACKER_`` prefix.
+``production``. Production refuses to start without ``SECRET_KEY``, without ``TRACKER_BASE_URL`` (the public
+address links in e-mails point at) and with per-process rate-limit counters it cannot trust; development
+generates a secret key into the instance folder so sessions survive restarts. App settings carry a ``TRACKER_``
+prefix.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("development", "testing", "production")
@@ -59,6 +62,73 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}.") from exc
 
 
+def _base_url(env: Mapping[str, str], mode: str) -> str:
+    """The public address of the app (``scheme://host[:port][/prefix]``): every link that leaves it is built on it.
+
+    ``TRACKER_PUBLIC_URL`` is the older name of the same setting. Development and tests default to the address
+    ``make run`` serves (``http://127.0.0.1:$PORT``); production must say it, over https.
+    """
+    raw = (env.get("TRACKER_BASE_URL") or env.get("TRACKER_PUBLIC_URL") or "").strip()
+    if not raw:
+        if mode == "production":
+            raise ConfigError("TRACKER_BASE_URL is not set; production refuses to start without the public address "
+                              "that links in e-mails point at (e.g. https://tracker.clinic.example).")
+        raw = f"http://127.0.0.1:{_int(env, 'PORT', 5000)}"
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as exc:
+        raise ConfigError(f"TRACKER_BASE_URL has an invalid port: {raw!r}.") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise ConfigError(f"TRACKER_BASE_URL must look like https://tracker.clinic.example[/prefix], got {raw!r}.")
+    if mode == "production" and parts.scheme != "https":
+        raise ConfigError("TRACKER_BASE_URL must use https in production: reset and invitation links carry secrets.")
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    hops = _int(env, "TRACKER_PROXY_HOPS", 0)
+    if not 0 <= hops <= 5:
+        raise ConfigError(f"TRACKER_PROXY_HOPS is the number of reverse proxies in front of the app (0-5), got {hops}.")
+    return hops
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip().lower() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def _ratelimit_storage(env: Mapping[str, str], mode: str) -> str:
+    """Where rate-limit and sign-in counters live. ``memory://`` counts per process: with several processes each
+    keeps its own count, so production must name the store, and may name ``memory://`` only for one process."""
+    uri = env.get("TRACKER_RATELIMIT_STORAGE_URI", "").strip()
+    if mode != "production":
+        return uri or "memory://"
+    if not uri:
+        raise ConfigError("TRACKER_RATELIMIT_STORAGE_URI is not set: in production name the store the sign-in and "
+                          "rate-limit counters share (e.g. redis://127.0.0.1:6379/1), or memory:// when exactly one "
+                          "process serves the app.")
+    if uri.startswith("memory://"):
+        workers = _int(env, "WEB_CONCURRENCY", 1)
+        if workers > 1 or _gunicorn_workers(env.get("GUNICORN_CMD_ARGS", "")) > 1:
+            raise ConfigError("TRACKER_RATELIMIT_STORAGE_URI=memory:// keeps counters per process, but this "
+                              "deployment runs several (WEB_CONCURRENCY / GUNICORN_CMD_ARGS): each would allow the "
+                              "full number of sign-in attempts. Use a shared store such as redis://.")
+    return uri
+
+
+def _gunicorn_workers(args: str) -> int:
+    """The worker count in GUNICORN_CMD_ARGS (``-w 4``, ``--workers=4``), 1 when it names none."""
+    words = args.replace("=", " ").split()
+    for flag, value in zip(words, words[1:]):
+        if flag in ("-w", "--workers") and value.isdigit():
+            return int(value)
+    for word in words:
+        if word.startswith("-w") and word[2:].isdigit():
+            return int(word[2:])
+    return 1
+
+
 def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
     """Translate the environment into Flask settings."""
     mode = env.get("TRACKER_ENV", "development")
@@ -90,7 +160,11 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
         "TRACKER_MAIL_FROM": env.get("TRACKER_MAIL_FROM", "no-reply@tracker.invalid"),
         "TRACKER_SMTP_HOST": env.get("TRACKER_SMTP_HOST", "localhost"),
         "TRACKER_SMTP_PORT": _int(env, "TRACKER_SMTP_PORT", 25),
-        "TRACKER_PUBLIC_URL": env.get("TRACKER_PUBLIC_URL", ""),
+        "TRACKER_BASE_URL": _base_url(env, mode),
+        # Host names requests may carry besides the base URL's (comma-separated; see tracker/request_guard.py).
+        "TRACKER_TRUSTED_HOSTS": _list(env, "TRACKER_TRUSTED_HOSTS"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Prefix are believed (0: none).
+        "TRACKER_PROXY_HOPS": _proxy_hops(env),
         "TRACKER_INVITATION_DAYS": _int(env, "TRACKER_INVITATION_DAYS", 7),
         "TRACKER_RESET_MINUTES": _int(env, "TRACKER_RESET_MINUTES", 30),
         "TRACKER_API_TOKEN_HOURS": _int(env, "TRACKER_API_TOKEN_HOURS", 12),
@@ -100,7 +174,7 @@ def load_config(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
         "TRACKER_ABSOLUTE_HOURS": _int(env, "TRACKER_ABSOLUTE_HOURS", 12),
         "TRACKER_REAUTH_MINUTES": _int(env, "TRACKER_REAUTH_MINUTES", 15),
         "TRACKER_PASSWORD_HASH": env.get("TRACKER_PASSWORD_HASH", "argon2id"),
-        "RATELIMIT_STORAGE_URI": env.get("TRACKER_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": _ratelimit_storage(env, mode),
         "RATELIMIT_HEADERS_ENABLED": True,
         "TRACKER_LOGIN_LIMIT": env.get("TRACKER_LOGIN_LIMIT", "10 per minute;50 per hour"),
         "TRACKER_ACCOUNT_LIMIT": env.get("TRACKER_ACCOUNT_LIMIT", "5 per 5 minutes;20 per hour"),

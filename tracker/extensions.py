@@ -20,34 +20,19 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="movi
 
 
 def submitted_email() -> str:
-    """Rate-limit key for one account: the e-mail address a sign-in or reset form names."""
+    """Rate-limit key for one account: the e-mail address a reset form names (sign-in: tracker/auth/throttle.py)."""
     payload = request.get_json(silent=True) if request.is_json else None
     raw = (payload or {}).get("email") if isinstance(payload, dict) else request.form.get("email")
     return "account:" + str(raw or "").strip().lower()[:254]
 
 
-def signed_in_email() -> str:
-    """The same per-account key for a signed-in person confirming their password (shares the sign-in budget)."""
-    from flask_login import current_user
-
-    email = current_user.email if current_user.is_authenticated else ""
-    return "account:" + email.strip().lower()[:254]
-
-
-def pending_two_factor_account() -> str:
-    """Second-step attempts per account: the person who passed the password step in this browser."""
-    from flask import session
-
-    return f"account-2fa:{session.get('2fa_user', '')}"
-
-
 def login_limit() -> str:
-    """Sign-in attempts per client address (configurable: TRACKER_LOGIN_LIMIT)."""
+    """Attempts per client address (TRACKER_LOGIN_LIMIT): failed sign-ins (tracker/auth/throttle.py), resets."""
     return str(current_app.config["TRACKER_LOGIN_LIMIT"])
 
 
 def account_limit() -> str:
-    """Sign-in attempts per account, whatever the address (TRACKER_ACCOUNT_LIMIT): a soft lockout."""
+    """Attempts per account, whatever the address (TRACKER_ACCOUNT_LIMIT): failed sign-ins (a soft lockout), resets."""
     return str(current_app.config["TRACKER_ACCOUNT_LIMIT"])
 
 

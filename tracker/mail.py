@@ -33,7 +33,7 @@ class FileMailer:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(bytes(message))
-        log.info("mail to %s written to %s", message["To"], path)
+        log.info("mail written to %s", path)  # not the recipient: addresses stay out of the logs
 
 
 class SMTPMailer:

@@ -26,6 +26,7 @@ from flask_login import current_user
 from tracker.errors import Forbidden, NotFound
 from tracker.extensions import db
 from tracker.models import Patient, Role, User
+from tracker.request_guard import valid_id
 
 M = TypeVar("M")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -140,8 +141,10 @@ def load(model: type[M], object_id: Any, user: User, *, for_update: bool = False
     """Fetch one row the user may see, or raise NotFound (never Forbidden: no existence oracle)."""
     try:
         key = int(object_id)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise NotFound() from None
+    if not valid_id(key):  # no row can have it: not found, and nothing to record (it would not fit either)
+        raise NotFound()
     stmt = scoped(model, user).where(model.id == key)  # type: ignore[attr-defined]
     if for_update:
         stmt = stmt.with_for_update()

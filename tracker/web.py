@@ -9,6 +9,7 @@ from flask import flash, redirect, request
 from flask_wtf import FlaskForm
 
 from tracker.errors import DomainError
+from tracker.request_guard import valid_id
 
 
 def form_errors(form: FlaskForm, exc: DomainError) -> None:
@@ -33,6 +34,17 @@ def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int = 10_000)
         return min(max(int(raw), minimum), maximum)
     except (TypeError, ValueError):
         return default
+
+
+def id_arg(name: str) -> int | None:
+    """A query parameter naming one of our ids: None when absent or not a number; 0 (which no row has) for a
+    number no row can have (too large for our columns), so it finds nothing instead of failing in the database."""
+    raw = request.args.get(name, "")
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    digits = raw.lstrip("0") or "0"
+    value = int(digits) if len(digits) <= 10 else 0
+    return value if valid_id(value) else 0
 
 
 def attempt(action: Callable[[], Any], success: Callable[[], str], back: str) -> Any:

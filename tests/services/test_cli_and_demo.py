@@ -72,8 +72,7 @@ def test_demo_loads_once_into_an_empty_database(app):
         assert demo_patients >= 3
 
 
-def test_demo_is_refused_in_production(app_factory, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+def test_demo_is_refused_in_production(app_factory, production_env):
     app = app_factory(TRACKER_ENV="production")
     result = app.test_cli_runner().invoke(args=["tracker", "load-demo", "--if-empty"])
     assert result.exit_code != 0 and "never created by the production configuration" in result.output

@@ -90,8 +90,7 @@ def test_session_cookie_flags(client, world):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_production_cookies_are_secure_and_host_prefixed(app_factory, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+def test_production_cookies_are_secure_and_host_prefixed(app_factory, production_env):
     app = app_factory(TRACKER_ENV="production")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")

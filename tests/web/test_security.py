@@ -58,8 +58,7 @@ def test_rate_limit_store_works_with_redis(app_factory):
     Redis.from_url(url).flushdb()
 
 
-def test_production_sends_hsts(app_factory, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+def test_production_sends_hsts(app_factory, production_env):
     app = app_factory(TRACKER_ENV="production", SESSION_COOKIE_SECURE=False)
     response = app.test_client().get("/auth/login")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")

@@ -9,6 +9,7 @@ from typing import Any
 
 from tracker.audit import change_actions
 from tracker.models import Anaesthesia, BodyRegion, EventKind, InjectionDepth, Modality, Role, Severity, View
+from tracker.request_guard import MAX_ID
 
 Schema = dict[str, Any]
 
@@ -28,7 +29,7 @@ STR = {"type": "string"}
 INT = {"type": "integer"}
 DATE = {"type": "string", "format": "date"}
 DATETIME = {"type": "string", "format": "date-time"}
-ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}  # our ids are 64-bit; anything larger is no id of ours
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # larger ids are not ours: 404
 
 
 def nullable(schema: Schema) -> Schema:

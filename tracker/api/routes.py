@@ -17,9 +17,10 @@ from tracker.api.schemas import (
     timeline_json, user_json,
 )
 from tracker.auth import services as auth_services
+from tracker.auth import throttle
 from tracker import audit, audit_search
 from tracker.errors import DomainError, NotFound, ValidationFailed
-from tracker.extensions import account_limit, limiter, login_limit, person_key, submitted_email, upload_limit
+from tracker.extensions import limiter, person_key, upload_limit
 from tracker.forms_common import form_from_json
 from tracker.extensions import csrf, db
 from tracker.consent import services as consent_services
@@ -36,6 +37,7 @@ from tracker.patients.forms import AreaForm, CourseForm, PatientForm
 from tracker.photos import services as photo_services
 from tracker.photos.forms import PhotoPatchForm, UploadForm
 from tracker.photos.serving import serve_photo
+from tracker.request_guard import valid_id
 from tracker.security import authorize, can, load, load_child, scoped
 from tracker.timeline.services import build_timeline
 from tracker.web import int_arg
@@ -65,8 +67,6 @@ def openapi() -> Any:
 
 
 @bp.post("/tokens")
-@limiter.limit(login_limit)
-@limiter.limit(account_limit, key_func=submitted_email)
 def create_token() -> Any:
     payload = json_body()
     if not isinstance(payload, dict) or not isinstance(payload.get("email"), str) \
@@ -77,7 +77,8 @@ def create_token() -> Any:
         otp = payload.get("otp")
         if otp is not None and not isinstance(otp, str):
             raise ValidationFailed("\"otp\" is the code as a string, e.g. \"123456\".", fields={"otp": "A string."})
-        token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"], otp)
+        with throttle.attempt(payload["email"]):
+            token, expires_at = auth_services.issue_api_token(payload["email"], payload["password"], otp)
     except DomainError:
         audit.record("auth.token", outcome="failed", detail={"email": payload["email"][:254]})
         raise
@@ -436,6 +437,8 @@ def grant_consent() -> Any:
                                fields={"text_version": "An integer."})
     if area_id is not None and (not isinstance(area_id, int) or isinstance(area_id, bool)):
         raise ValidationFailed("area_id is an area id.", fields={"area_id": "An integer."})
+    if area_id is not None and not valid_id(area_id):
+        raise NotFound()
     consent = consent_services.grant(api_user(), consent_services.GrantRequest(
         scope=str(payload.get("scope") or ""), text_version=version,
         signature_name=str(payload.get("signature_name") or ""), area_id=area_id), ip=request.remote_addr or "")

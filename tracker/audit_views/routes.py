@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from tracker import audit_search
 from tracker.security import require
-from tracker.web import int_arg
+from tracker.web import id_arg, int_arg
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -34,7 +34,7 @@ def _date(name: str) -> date | None:
 def search() -> Any:
     filters = {"action": request.args.get("action", ""), "actor_email": request.args.get("actor", ""),
                "outcome": request.args.get("outcome", "")}
-    patient_id = request.args.get("patient", type=int)
+    patient_id = id_arg("patient")
     result = audit_search.search(current_user, patient_id=patient_id, since=_date("since"), until=_date("until"),
                                  page=int_arg("page", 1), **filters)
     return render_template("audit/search.html", result=result, args=request.args)

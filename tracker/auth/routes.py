@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import confirm_login, current_user, login_required, logout_user
 
 from tracker import audit
-from tracker.auth import services
+from tracker.auth import services, throttle
 from tracker.auth.blueprint import bp
 from tracker.auth.forms import (
     AcceptInvitationForm, ChangePasswordForm, LoginForm, NewPasswordForm, ReauthenticateForm, ResetRequestForm,
@@ -16,20 +16,19 @@ from tracker.auth.forms import (
 from tracker.auth.sessions import safe_next, sign_in
 from tracker.auth.two_factor_routes import await_second_factor
 from tracker.errors import DomainError
-from tracker.extensions import account_limit, limiter, login_limit, signed_in_email, submitted_email
+from tracker.extensions import account_limit, limiter, login_limit, submitted_email
 from tracker.web import form_errors
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
-@limiter.limit(account_limit, methods=["POST"], key_func=submitted_email)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data or "", form.password.data or "")
+            with throttle.attempt(form.email.data or ""):
+                user = services.authenticate(form.email.data or "", form.password.data or "")
         except DomainError as exc:
             audit.record("auth.sign_in", outcome="failed", detail={"email": (form.email.data or "")[:254]})
             flash(exc.message, "error")
@@ -55,15 +54,14 @@ def logout() -> Any:
 
 @bp.route("/confirm", methods=["GET", "POST"])
 @login_required
-@limiter.limit(login_limit, methods=["POST"])
-@limiter.limit(account_limit, methods=["POST"], key_func=signed_in_email)
 def reauthenticate() -> Any:
     """Confirm the password before a sensitive change; then back to where the person was going."""
     form = ReauthenticateForm()
     target = safe_next(request.args.get("next"), url_for("main.home"))
     if form.validate_on_submit():
         try:
-            services.reauthenticate(current_user, current_user.login_token, form.password.data or "")
+            with throttle.attempt(current_user.email):
+                services.reauthenticate(current_user, current_user.login_token, form.password.data or "")
         except DomainError as exc:
             audit.record("auth.reauthenticate", outcome="failed")
             form_errors(form, exc)
@@ -80,8 +78,9 @@ def change_password() -> Any:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data or "", form.password.data or "",
-                                     keep_session=current_user.login_token)
+            with throttle.attempt(current_user.email):  # the current password is a password check too
+                services.change_password(current_user, form.current_password.data or "", form.password.data or "",
+                                         keep_session=current_user.login_token)
         except DomainError as exc:
             form_errors(form, exc)
         else:

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from tracker.auth import two_factor
 from tracker.auth.passwords import hash_password, password_problem, verify_password
 from tracker.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from tracker.extensions import db
+from tracker.links import external_url
 from tracker.mail import send_mail
 from tracker.models import (
     ApiToken, Clinic, Invitation, LoginSession, PasswordReset, Patient, Role, User, utcnow,
@@ -130,7 +131,7 @@ def _check_new_password(password: str, email: str) -> None:
 def change_password(user: User, current: str, new: str, *, keep_session: str | None) -> None:
     if not verify_password(user.password_hash, current):
         message = "Your current password is not correct."  # a message # nosec B105
-        raise ValidationFailed(message, fields={"current_password": message})
+        raise Unauthorized(message, fields={"current_password": message})
     _check_new_password(new, user.email)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
@@ -148,7 +149,7 @@ def request_password_reset(email: str) -> None:
     db.session.add(PasswordReset(token_hash=hash_token(token), user_id=user.id,
                                  expires_at=utcnow() + timedelta(minutes=minutes)))
     db.session.commit()
-    link = url_for("auth.reset_password", token=token, _external=True)
+    link = external_url("auth.reset_password", token=token)
     send_mail(user.email, "Reset your password",
               f"Hello {user.name},\n\nSomeone (hopefully you) asked to reset your password.\n"
               f"Choose a new one here within {minutes} minutes:\n\n{link}\n\n"
@@ -251,7 +252,7 @@ def create_invitation(actor: User, *, email: str, name: str, role: Role,
     )
     db.session.add(invitation)
     db.session.flush()
-    link = url_for("auth.accept_invitation", token=token, _external=True)
+    link = external_url("auth.accept_invitation", token=token)
     clinic_name = db.session.get(Clinic, actor.clinic_id).name  # type: ignore[union-attr]
     send_mail(email, f"Your invitation to {clinic_name}",
               f"Hello {invitation.name},\n\n{actor.name} invited you to {clinic_name}'s progress tracker "

@@ -10,12 +10,12 @@ from flask import Response, flash, redirect, render_template, request, session, 
 from flask_login import current_user, login_required
 
 from tracker import audit
-from tracker.auth import totp, two_factor
+from tracker.auth import throttle, totp, two_factor
 from tracker.auth.blueprint import bp
 from tracker.auth.forms import TwoFactorCodeForm
 from tracker.auth.sessions import fresh_required, safe_next, sign_in
 from tracker.errors import DomainError, NotFound
-from tracker.extensions import db, limiter, login_limit, account_limit, pending_two_factor_account
+from tracker.extensions import db
 from tracker.models import User
 from tracker.web import attempt, form_errors
 
@@ -47,8 +47,6 @@ def _pending_user() -> User | None:
 
 
 @bp.route("/two-step", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
-@limiter.limit(account_limit, methods=["POST"], key_func=pending_two_factor_account)
 def two_step() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -60,7 +58,8 @@ def two_step() -> Any:
     form = TwoFactorCodeForm()
     if form.validate_on_submit():
         try:
-            kind = two_factor.check(user, form.code.data or "")
+            with throttle.attempt(user.email):
+                kind = two_factor.check(user, form.code.data or "")
         except DomainError as exc:
             audit.record("auth.sign_in", actor=user, outcome="failed", detail={"step": "two_factor"})
             form_errors(form, exc)

@@ -13,7 +13,7 @@ from tracker.gallery import consultations, services
 from tracker.gallery.forms import ProposalForm
 from tracker.models import ConsultationRequest, GalleryItem, TreatmentArea
 from tracker.security import can, load, require
-from tracker.web import form_errors
+from tracker.web import form_errors, id_arg
 
 bp = Blueprint("gallery", __name__, url_prefix="/gallery")
 
@@ -46,7 +46,7 @@ def index() -> Any:
 @require("gallery.propose")
 def propose(area_id: int) -> Any:
     area = load(TreatmentArea, area_id, current_user)
-    form = ProposalForm(before_id=request.args.get("before", type=int), after_id=request.args.get("after", type=int))
+    form = ProposalForm(before_id=id_arg("before"), after_id=id_arg("after"))
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:

@@ -27,6 +27,7 @@ from tracker.models import (
     TreatmentCourse, TreatmentSession, User, utcnow,
 )
 from tracker.models.consent import GALLERY_SIDES
+from tracker.request_guard import valid_id
 from tracker.security import authorize, scoped
 from tracker.storage import ObjectMissing, delete_quietly
 from tracker.storage_setup import storage
@@ -127,6 +128,8 @@ def render(photo: Photo, proposal: Proposal, clinic_name: str) -> bytes:
 
 def propose(actor: User, proposal: Proposal) -> GalleryItem:
     authorize(actor, "gallery.propose")
+    if not (valid_id(proposal.before_id) and valid_id(proposal.after_id)):
+        raise NotFound("Those photos are not available.")
     photos = {p.id: p for p in db.session.scalars(scoped(Photo, actor).where(
         Photo.id.in_([proposal.before_id, proposal.after_id]), Photo.deleted_at.is_(None)))}
     before, after = photos.get(proposal.before_id), photos.get(proposal.after_id)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from tracker import audit
 from tracker.auth.sessions import fresh_required
-from tracker.errors import DomainError, ValidationFailed
+from tracker.errors import DomainError, NotFound, ValidationFailed
 from tracker.models import AdverseEvent, Clinic, Patient, TreatmentArea, TreatmentCourse, TreatmentSession
 from tracker.outcomes import assessments, charts, exports, regions, services
 from tracker.outcomes import review as review_services
@@ -300,6 +300,8 @@ def _region_points_from_form() -> list[list[float]]:
 def region(area_id: int) -> Any:
     treated = load(TreatmentArea, area_id, current_user)
     view_key = request.values.get("view", treated.views[0] if treated.views else "")
+    if view_key not in treated.views:
+        raise NotFound("This area has no such view.")
     status = 200
     if request.method == "POST":
         try:

@@ -13,6 +13,7 @@ from tracker.photos import services as photo_services
 from tracker.photos.forms import UploadForm
 from tracker.security import can, load, require
 from tracker.timeline import services
+from tracker.web import id_arg
 
 bp = Blueprint("timeline", __name__, url_prefix="/timeline")
 
@@ -21,11 +22,6 @@ bp = Blueprint("timeline", __name__, url_prefix="/timeline")
 @login_required
 def _signed_in() -> None:
     """Every page here needs a signed-in user; tracker.security decides which areas exist for them."""
-
-
-def _int(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
 
 
 @bp.get("/area/<int:area_id>")
@@ -42,7 +38,7 @@ def area(area_id: int) -> Any:
 def compare(area_id: int) -> Any:
     treated_area = load(TreatmentArea, area_id, current_user)
     timeline = services.build_timeline(current_user, treated_area)
-    pair = services.pick_pair(current_user, treated_area, timeline, _int("before"), _int("after"),
+    pair = services.pick_pair(current_user, treated_area, timeline, id_arg("before"), id_arg("after"),
                               request.args.get("view"))
     choices = [e.photo for e in timeline.events if e.kind == "photo" and e.photo.is_ready]
     audit.record("compare.view", patient_id=treated_area.patient_id, object_type="area", object_id=treated_area.id,
