@@ -5,8 +5,10 @@ a test client, and a small world of two clinics with a user of every role.
 from __future__ import annotations
 
 import os
+import threading
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from flask.testing import FlaskClient
 from tests.factories import World, build_world
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def pytest_report_header() -> str:
@@ -158,3 +161,34 @@ def patient(client: FlaskClient, world: World) -> dict[str, str]:
     from tests.factories import api_token
 
     return api_token(client, world["a"].email)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The suite's own database on the real Redis server, empty before and after the test."""
+    from redis import Redis
+
+    connection = Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except Exception as exc:  # noqa: BLE001 - a clear failure beats a confusing one
+        pytest.fail(f"These tests need the Redis server at {REDIS_URL}: {exc}")
+    connection.flushdb()
+    yield REDIS_URL
+    connection.flushdb()
+    connection.close()
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """A real HTTP server (werkzeug, threaded) for ``app`` on a free local port; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 import sqlalchemy as sa
 from redis import Redis
 from rq import Queue, SimpleWorker
 
+from tests.conftest import REDIS_URL
 from tests.factories import api_token, build_world, fixture_bytes, upload
 from tracker import background, jobs
 from tracker.extensions import db
 from tracker.models import Photo, PhotoStatus
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
-def queued_app(app_factory):
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except Exception as exc:  # noqa: BLE001 - a clear failure beats a confusing one
-        pytest.fail(f"These tests need the Redis server at {REDIS_URL}: {exc}")
-    connection.flushdb()
-    app = app_factory(REDIS_URL=REDIS_URL)
+def queued_app(app_factory, redis_url):
+    app = app_factory(REDIS_URL=redis_url)
     jobs.bind_app(app)
     yield app
     jobs.bind_app(None)
-    connection.flushdb()
-    connection.close()
 
 
 def run_worker(app) -> None:

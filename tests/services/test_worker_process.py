@@ -19,29 +19,20 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from redis import Redis
 
+from tests.conftest import REDIS_URL
 from tests.factories import api_token, build_world, fixture_bytes, striae, upload
 from tracker import jobs
 from tracker.extensions import db
 from tracker.models import Photo
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent  # the virtualenv running the tests: `make worker VENV=…` uses it
 
 
 @pytest.fixture
-def queued_app(app_factory):
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except Exception as exc:  # noqa: BLE001 - a clear failure beats a confusing one
-        pytest.fail(f"These tests need the Redis server at {REDIS_URL}: {exc}")
-    connection.flushdb()
-    yield app_factory(REDIS_URL=REDIS_URL)
-    connection.flushdb()
-    connection.close()
+def queued_app(app_factory, redis_url):
+    return app_factory(REDIS_URL=redis_url)
 
 
 def worker_env(app: Any, **changes: str) -> dict[str, str]:

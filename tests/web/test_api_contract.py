@@ -17,12 +17,10 @@ import logging
 import os
 import subprocess  # nosec B404 - the schemathesis CLI, with a fixed argument list
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 import pytest
-from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +42,10 @@ MAX_EXAMPLES = int(os.environ.get("TRACKER_CONTRACT_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory, pg_schema_ready: bool) -> Iterator[str]:
-    from tests.conftest import make_app, truncate_all
+def api_server(tmp_path_factory: pytest.TempPathFactory, pg_schema_ready: bool) -> Iterator[tuple[str, dict[str, str]]]:
+    """The live server and a bearer token per role (plus one to revoke), all taken before any run: the runs send
+    wrong passwords to POST /tokens, and the sign-in throttle then rightly refuses this address for a while."""
+    from tests.conftest import make_app, serving, truncate_all
     from tracker.demo import load_demo_data
     from tracker.extensions import db
 
@@ -54,12 +54,10 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, pg_schema_ready: bool) 
     with app.app_context():
         load_demo_data(only_if_empty=False, photos=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # thousands of request lines otherwise
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(app) as url:
+        tokens = {role: token(url, *credentials) for role, credentials in ROLES.items()}
+        tokens["to_revoke"] = token(url, *ROLES["patient"])
+        yield url, tokens
     with app.app_context():
         db.session.remove()
         if pg_schema_ready:
@@ -90,21 +88,21 @@ def _verdict(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
-def test_schemathesis_finds_nothing_for(api_server: str, tmp_path: Path, role: str) -> None:
-    bearer = token(api_server, *ROLES[role])
+def test_schemathesis_finds_nothing_for(api_server: tuple[str, dict[str, str]], tmp_path: Path, role: str) -> None:
+    base, tokens = api_server
     # Revoking the token would end the run's authentication: that operation has a run of its own below.
-    result = schemathesis(api_server, tmp_path, "--header", f"Authorization: Bearer {bearer}",
+    result = schemathesis(base, tmp_path, "--header", f"Authorization: Bearer {tokens[role]}",
                           "--exclude-path", "/api/v1/tokens/current")
     assert result.returncode == 0, _verdict(result)
 
 
-def test_schemathesis_finds_nothing_without_a_token(api_server: str, tmp_path: Path) -> None:
-    result = schemathesis(api_server, tmp_path)
+def test_schemathesis_finds_nothing_without_a_token(api_server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    result = schemathesis(api_server[0], tmp_path)
     assert result.returncode == 0, _verdict(result)
 
 
-def test_schemathesis_finds_nothing_in_token_revocation(api_server: str, tmp_path: Path) -> None:
-    bearer = token(api_server, *ROLES["patient"])
-    result = schemathesis(api_server, tmp_path, "--header", f"Authorization: Bearer {bearer}",
+def test_schemathesis_finds_nothing_in_token_revocation(api_server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    base, tokens = api_server
+    result = schemathesis(base, tmp_path, "--header", f"Authorization: Bearer {tokens['to_revoke']}",
                           "--include-path", "/api/v1/tokens/current")
     assert result.returncode == 0, _verdict(result)
