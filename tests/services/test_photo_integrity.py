@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -184,3 +185,28 @@ def test_a_failed_or_refused_upload_leaves_no_folder_behind(app, world, failure,
     monkeypatch.undo()
     assert response.status_code == expected, response.get_json()
     assert _photo_folders(app) == _storage_ids(app) and len(_storage_ids(app)) == 1
+
+
+def test_an_interrupted_write_alone_in_its_folder_is_swept_with_the_folder_in_one_pass(app, world):
+    """Found by the crash benchmark: a temp file removed by the sweep left its folder, so a second sweep was
+    never clean (the emptied folder looked young)."""
+    import os
+    import time
+
+    from tracker.storage.local import TEMP_PREFIX
+
+    root = Path(app.config["TRACKER_UPLOAD_DIR"])
+    folder = root / "photos" / "0123456789abcdef0123456789abcdef"
+    folder.mkdir(parents=True)
+    temp = folder / f"{TEMP_PREFIX}original-interrupted"
+    temp.write_bytes(b"half a photo")
+    old = time.time() - 7200
+    os.utime(temp, (old, old))
+    os.utime(folder, (old, old))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tracker", "purge-orphans"])
+    first = result.output
+    assert result.exit_code == 0, result.exception
+    assert "interrupted temp files: 1 (removed)" in first
+    assert not temp.exists() and not folder.exists()
+    assert runner.invoke(args=["tracker", "purge-orphans"]).output.strip().endswith("clean")

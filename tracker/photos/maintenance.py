@@ -80,7 +80,7 @@ def purge_orphans(*, grace: timedelta = timedelta(hours=1), dry_run: bool = Fals
             if modified < cutoff:
                 report.temp_files.append(str(path.relative_to(store.root)))
                 if not dry_run:
-                    path.unlink(missing_ok=True)
+                    store.remove_temp(path)  # its folder too, when emptied (a second sweep finds nothing)
     for sid, (photo_id, status, deleted) in known.items():
         if deleted is not None:
             continue

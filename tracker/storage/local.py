@@ -67,6 +67,11 @@ class LocalStorage:
             raise StorageError(exc.errno, f"could not delete {key}") from exc
         self._remove_empty_parents(path.parent)
 
+    def remove_temp(self, path: Path) -> None:
+        """Remove an interrupted temp file (from ``temp_entries``) and the folders it leaves empty."""
+        path.unlink(missing_ok=True)
+        self._remove_empty_parents(path.parent)
+
     def _remove_empty_parents(self, folder: Path) -> None:
         """Remove folders left empty, upwards, stopping below the root. ``rmdir`` only ever removes an empty
         folder (atomically), so a file written meanwhile is never touched: the folder simply stays."""
@@ -120,8 +125,12 @@ class LocalStorage:
     def temp_entries(self) -> Iterator[tuple[Path, datetime]]:
         """Leftovers of writes interrupted by a crash (cleaned by purge-orphans)."""
         if self.root.exists():
-            for path in self.root.rglob(f"{TEMP_PREFIX}*"):
-                yield path, _entry(path.name, path).modified_at
+            # Listed first: the caller may remove them (and their emptied folders) while going through the list.
+            for path in list(self.root.rglob(f"{TEMP_PREFIX}*")):
+                try:
+                    yield path, _entry(path.name, path).modified_at
+                except FileNotFoundError:
+                    continue  # finished (renamed) or removed meanwhile
 
 
 def _entry(key: str, path: Path) -> Entry:
